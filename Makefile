@@ -1,0 +1,33 @@
+# The two commands of the quick start: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install clean bench
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python scripts/make_demo_photos.py demo/photos
+	rm -rf demo/output
+	OMP_NUM_THREADS=1 $(BIN)/clairvoyance run demo/photos -o demo/output; \
+	  status=$$?; echo "Results: $(CURDIR)/demo/output (Final/, Final/generated/, report.json, report.csv)"; \
+	  test $$status -le 1
+
+test: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_run.py
+
+clean:
+	rm -rf $(VENV) demo/output demo/photos

@@ -1,0 +1,81 @@
+"""File-level helpers behind ``clairvoyance score`` and ``clairvoyance correct``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import cv2
+import numpy as np
+
+from . import detection
+from .correction import ORDER, get_corrector
+from .errors import ImageLoadError
+from .images import read_photo
+from .publish import encode_image, write_bytes
+from .scoring import QualityModel
+from .types import AXES, Box, Face, FaceResult, ImageResult, Tolerances
+
+
+def _faces(path: Path, detector: str, no_detect: bool):
+    if no_detect:
+        photo = read_photo(path)
+        h, w = photo.rgb.shape[:2]
+        # a crop is scored as given: squashed to 256x256 if not square, never re-framed
+        interp = cv2.INTER_AREA if min(h, w) > 256 else cv2.INTER_CUBIC
+        crop = np.ascontiguousarray(cv2.resize(photo.rgb, (256, 256), interpolation=interp))
+        return photo, [Face(box=Box(0, 0, w, h), crop=crop, native_size=min(h, w))]
+    photo = read_photo(path, max_side=detection.DETECT_SIDE)
+    faces = detection.identify(photo, detector)
+    return photo, faces or [detection.whole_image_face(photo)]
+
+
+def score_files(files: Sequence[Path], model: QualityModel, detector: str = detection.DEFAULT_DETECTOR,
+                no_detect: bool = False, tolerances: Tolerances | None = None) -> list[ImageResult]:
+    """Score the faces of each file (or each file as one face with ``no_detect``); copies nothing."""
+    tol = tolerances or Tolerances()
+    out = []
+    for p in files:
+        p = Path(p)
+        try:
+            _, faces = _faces(p, detector, no_detect)
+        except ImageLoadError as e:
+            out.append(ImageResult(str(p), "error", error=str(e), reason=str(e)))
+            continue
+        scores = model.predict([f.crop for f in faces], [f.native_size for f in faces])
+        res = tuple(FaceResult(f.box, s, tuple(tol.failed(s)), f.whole_image) for f, s in zip(faces, scores))
+        failing = any(r.failed for r in res)
+        status = "no_face" if faces[0].whole_image else ("rejected" if failing else "selected")
+        out.append(ImageResult(str(p), status, res))
+    return out
+
+
+def correct_files(files: Sequence[Path], metric: str, no_detect: bool, output_dir: Path, model: QualityModel,
+                  tolerances: Tolerances | None = None, corrector: str = "classical"
+                  ) -> Iterator[tuple[Path, Path | None, str | None]]:
+    """Correct each file on ``metric`` (or, for ``auto``, on its failing axes); yields (file, output, error).
+
+    With ``no_detect`` the whole file is one face and the output has the input's size.
+    """
+    from .pipeline import Clairvoyance
+
+    tol = tolerances or Tolerances()
+    cv = Clairvoyance(model=model, tolerances=tol, corrector=corrector)
+    fixer = get_corrector(corrector)
+    for p in files:
+        p = Path(p)
+        try:
+            photo, faces = _faces(p, detection.DEFAULT_DETECTOR, no_detect)
+            full = photo if photo.scale == 1.0 else read_photo(p)
+            if metric == "auto":
+                scores = model.predict([f.crop for f in faces], [f.native_size for f in faces])
+                axes = [tol.failed(s) for s in scores]
+            else:
+                axes = [[metric] for _ in faces]
+            if no_detect:
+                fixed = fixer.correct(full.rgb, [a for a in ORDER if a in axes[0]], faces[0].crop)
+            else:
+                fixed = cv.correct(full.rgb, faces, axes)
+            dst = write_bytes(encode_image(fixed, ".png", full.exif), output_dir / f"{p.stem}.png")
+            yield p, dst, None
+        except ImageLoadError as e:
+            yield p, None, str(e)

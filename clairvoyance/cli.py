@@ -1,0 +1,145 @@
+"""The command line: a thin layer over the library. Data on stdout, progress and warnings on stderr.
+
+Exit codes: 0 all went well, 1 some files failed, 2 usage error.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import detection
+from .errors import ClairvoyanceError, UnknownModelError
+from .types import AXES, Tolerances
+
+
+def _err(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def _model_option(f):
+    return click.option("--model", "model", default=None, metavar="NAME|PATH",
+                        help="Quality model: 'classical', a shipped model name, or a .pt file. "
+                             "Default: the shipped learned model, else classical.")(f)
+
+
+def _get_model(name):
+    from .scoring import get_model
+    try:
+        return get_model(name)
+    except UnknownModelError as e:
+        raise click.BadParameter(str(e), param_hint="--model") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clairvoyance")
+def main() -> None:
+    """Clairvoyance: identify the people in your photos, score focus, noise and lighting on each
+    face, keep the good photos and correct the rest."""
+
+
+@main.command()
+@click.argument("input_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where Final/ and the report go (default: INPUT_DIR itself).")
+@click.option("--tolerances", nargs=3, type=click.FloatRange(0, 1), default=(0.5, 0.5, 0.5), show_default=True,
+              metavar="F N L", help="Minimum focus, noise and lighting scores (0-1) for a face to pass.")
+@_model_option
+@click.option("--detector", type=click.Choice(sorted(detection.DETECTORS)), default=detection.DEFAULT_DETECTOR,
+              show_default=True, help="Face detector.")
+@click.option("--policy", type=click.Choice(["all", "largest"]), default="all", show_default=True,
+              help="Group photos: every face must pass (all), or only the largest face (largest).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Threads decoding and detecting photos in parallel.")
+@click.option("--keep-crops", is_flag=True, help="Keep the 256x256 face crops in OUTPUT/crops/.")
+@click.option("--no-correct", is_flag=True, help="Reject failing photos instead of correcting them.")
+@click.option("--dry-run", is_flag=True, help="Decide and report on stdout; write nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, policy, workers, keep_crops,
+        no_correct, dry_run, quiet) -> None:
+    """Select the good photos of INPUT_DIR into OUTPUT/Final/ and correct the others into
+    OUTPUT/Final/generated/; write OUTPUT/report.json and report.csv."""
+    from tqdm import tqdm
+
+    from .pipeline import Clairvoyance
+
+    cv = Clairvoyance(model=_get_model(model), tolerances=Tolerances(*tolerances), input_dir=input_dir,
+                      output_dir=output_dir, detector=detector, policy=policy, workers=workers,
+                      keep_crops=keep_crops, dry_run=dry_run, correct=not no_correct)
+    t0 = time.perf_counter()
+    progress = None if quiet else (lambda it, total: tqdm(it, total=total, unit="photo", file=sys.stderr))
+    try:
+        res = cv.run(progress=progress, log=(lambda m: None) if quiet else _err)
+    except ClairvoyanceError as e:
+        _err(f"error: {e}")
+        sys.exit(1)
+    dt = time.perf_counter() - t0
+    if dry_run:
+        click.echo(json.dumps(res.report, indent=2, ensure_ascii=False))
+    if not quiet:
+        counts = ", ".join(f"{s} {res.count(s)}" for s in ("selected", "corrected", "rejected", "no_face", "error"))
+        fails = [a for r in res.images for f in r.faces for a in f.failed]
+        common = max(AXES, key=fails.count) if fails else "none"
+        n = len(res.images)
+        _err(f"{n} photos in {dt:.1f} s ({n / dt if dt else 0:.2f} photos/s): {counts}; "
+             f"most common failing axis: {common}")
+        if not dry_run:
+            _err(f"results in {res.output_dir / 'Final'}; report {res.output_dir / 'report.json'}")
+    sys.exit(0 if res.ok else 1)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print {\"images\": [...]} as in report.json.")
+@click.option("--no-detect", is_flag=True, help="Each file is already a face crop: one face, box = whole image.")
+@_model_option
+@click.option("--detector", type=click.Choice(sorted(detection.DETECTORS)), default=detection.DEFAULT_DETECTOR,
+              show_default=True)
+@click.option("--tolerances", nargs=3, type=click.FloatRange(0, 1), default=(0.5, 0.5, 0.5), show_default=True,
+              metavar="F N L")
+def score(files, as_json, no_detect, model, detector, tolerances) -> None:
+    """Score the faces in FILES; copies nothing."""
+    from .api import score_files
+
+    images = score_files(files, _get_model(model), detector, no_detect, Tolerances(*tolerances))
+    if as_json:
+        click.echo(json.dumps({"images": [r.as_dict() for r in images]}, indent=2, ensure_ascii=False))
+    else:
+        for r in images:
+            if r.error:
+                click.echo(f"{r.file}\terror\t{r.error}")
+            for i, f in enumerate(r.faces, 1):
+                s = f.scores.as_dict()
+                click.echo(f"{r.file}\tface {i}\t" + "\t".join(f"{a}={s[a]:.2f}" for a in AXES)
+                           + (f"\tfailed={','.join(f.failed)}" if f.failed else ""))
+    sys.exit(1 if any(r.error for r in images) else 0)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--metric", type=click.Choice([*AXES, "auto"]), default="auto", show_default=True,
+              help="Axis to correct; auto corrects the axes that fail the tolerances.")
+@click.option("--no-detect", is_flag=True, help="Each file is already a face crop: correct the whole image.")
+@click.option("-o", "--output", "output_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@_model_option
+@click.option("--tolerances", nargs=3, type=click.FloatRange(0, 1), default=(0.5, 0.5, 0.5), show_default=True,
+              metavar="F N L")
+def correct(files, metric, no_detect, output_dir, model, tolerances) -> None:
+    """Correct FILES and write OUTPUT/<stem>.png."""
+    from .api import correct_files
+
+    n_err = 0
+    for path, dst, err in correct_files(files, metric, no_detect, output_dir, _get_model(model), Tolerances(*tolerances)):
+        if err:
+            n_err += 1
+            _err(f"error: {path}: {err}")
+        else:
+            click.echo(str(dst))
+    sys.exit(1 if n_err else 0)
+
+
+if __name__ == "__main__":
+    main()

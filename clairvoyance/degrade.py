@@ -1,0 +1,162 @@
+"""Synthetic degradations with known strength, applied in linear light.
+
+Used to make training labels (each strength maps to a score through ``scale``), the calibration
+chart, the demo photos and the classical back-end's calibration. All functions take and return
+HxWx3 uint8 RGB arrays and never modify their input.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from . import scale
+
+
+def srgb_to_linear(u8: np.ndarray) -> np.ndarray:
+    c = u8.astype(np.float32) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(lin: np.ndarray) -> np.ndarray:
+    c = np.clip(lin, 0.0, 1.0)
+    s = np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1 / 2.4) - 0.055)
+    return np.clip(s * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _in_linear(u8: np.ndarray, fn) -> np.ndarray:
+    return linear_to_srgb(fn(srgb_to_linear(u8)))
+
+
+# --- focus -------------------------------------------------------------------------------------
+def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma <= 0:
+        return img.copy()
+    return _in_linear(img, lambda x: cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT))
+
+
+def disk_kernel(radius: float) -> np.ndarray:
+    r = max(radius, 0.5)
+    n = int(math.ceil(r)) * 2 + 1
+    yy, xx = np.mgrid[:n, :n] - n // 2
+    # anti-aliased disk: coverage falls off over one pixel at the rim
+    k = np.clip(r + 0.5 - np.sqrt(xx**2 + yy**2), 0, 1).astype(np.float32)
+    return k / k.sum()
+
+
+def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
+    L = max(length, 1.0)
+    n = int(math.ceil(L)) | 1
+    k = np.zeros((n, n), np.float32)
+    c = n // 2
+    t = np.linspace(-L / 2, L / 2, max(2, int(L * 4)))
+    a = math.radians(angle_deg)
+    for s in t:
+        x, y = c + s * math.cos(a), c + s * math.sin(a)
+        x0, y0 = int(math.floor(x)), int(math.floor(y))
+        fx, fy = x - x0, y - y0
+        for dx, dy, wgt in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+            if 0 <= x0 + dx < n and 0 <= y0 + dy < n:
+                k[y0 + dy, x0 + dx] += wgt
+    return k / k.sum()
+
+
+def convolve(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    return _in_linear(img, lambda x: cv2.filter2D(x, -1, kernel, borderType=cv2.BORDER_REFLECT))
+
+
+def defocus_blur(img: np.ndarray, radius: float) -> np.ndarray:
+    return img.copy() if radius <= 0 else convolve(img, disk_kernel(radius))
+
+
+def motion_blur(img: np.ndarray, length: float, angle_deg: float = 0.0) -> np.ndarray:
+    return img.copy() if length <= 1 else convolve(img, motion_kernel(length, angle_deg))
+
+
+# --- noise -------------------------------------------------------------------------------------
+def sensor_noise(img: np.ndarray, sigma: float, rng: np.random.Generator | None = None,
+                 chroma: float = 0.5, signal_dependence: float = 0.5) -> np.ndarray:
+    """Add noise whose standard deviation averages ``sigma`` 8-bit levels over the image.
+
+    Shot noise grows with brightness (``signal_dependence`` of the variance is signal-dependent);
+    ``chroma`` is the share of per-channel (colour) noise beside luminance noise.
+    """
+    if sigma <= 0:
+        return img.copy()
+    rng = rng or np.random.default_rng()
+    x = img.astype(np.float32)
+    lum = x.mean(axis=2, keepdims=True) / 255.0
+    rel = (1 - signal_dependence) + signal_dependence * (lum / max(float(lum.mean()), 1e-3))
+    std = sigma * np.sqrt(np.clip(rel, 0.05, 4.0))
+    n_lum = rng.standard_normal(x.shape[:2] + (1,), dtype=np.float32)
+    n_col = rng.standard_normal(x.shape, dtype=np.float32)
+    n = math.sqrt(1 - chroma) * n_lum + math.sqrt(chroma) * n_col
+    return np.clip(x + n * std + 0.5, 0, 255).astype(np.uint8)
+
+
+def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=int(quality))
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def noise_level(clean: np.ndarray, noisy: np.ndarray) -> float:
+    """The measured noise strength: RMS difference in 8-bit levels."""
+    d = noisy.astype(np.float32) - clean.astype(np.float32)
+    return float(np.sqrt(np.mean(d * d)))
+
+
+# --- lighting ----------------------------------------------------------------------------------
+def exposure(img: np.ndarray, ev: float) -> np.ndarray:
+    """Scale linear light by 2**ev (+ brighter, - darker), clipping as a sensor would."""
+    return img.copy() if ev == 0 else _in_linear(img, lambda x: x * (2.0**ev))
+
+
+def gamma(img: np.ndarray, g: float) -> np.ndarray:
+    return _in_linear(img, lambda x: np.power(np.clip(x, 0, 1), g))
+
+
+def contrast(img: np.ndarray, factor: float) -> np.ndarray:
+    """Scale contrast around the mean in linear light (factor < 1 flattens)."""
+    def f(x):
+        m = x.mean(axis=(0, 1), keepdims=True)
+        return m + (x - m) * factor
+    return _in_linear(img, f)
+
+
+def _luminance(lin: np.ndarray) -> np.ndarray:
+    return lin @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+def exposure_error(clean: np.ndarray, lit: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Measured exposure error in stops between a reference and a relit face (0 = unchanged).
+
+    The mean log-luminance shift, plus half a stop for every halving of contrast, plus the share
+    of clipped pixels that lost all detail; computed on ``mask`` (the face) when given.
+    """
+    a, b = _luminance(srgb_to_linear(clean)), _luminance(srgb_to_linear(lit))
+    if mask is not None:
+        a, b = a[mask], b[mask]
+    la, lb = np.log2(a + 1e-3), np.log2(b + 1e-3)
+    shift = abs(float(lb.mean() - la.mean()))
+    flat = max(0.0, -math.log2(max(float(lb.std()), 1e-3) / max(float(la.std()), 1e-3)))
+    clipped = float(np.mean((b > 0.985) | (b < 0.0015))) - float(np.mean((a > 0.985) | (a < 0.0015)))
+    return shift + 0.5 * flat + 2.0 * max(0.0, clipped)
+
+
+# --- masks -------------------------------------------------------------------------------------
+def face_mask(size: int, margin: float = 0.25, feather: float = 0.08) -> np.ndarray:
+    """A soft elliptical mask of the face in a crop made with ``margin`` (1 inside, 0 outside)."""
+    yy, xx = (np.mgrid[:size, :size] + 0.5) / size - 0.5
+    inner = 0.5 / (1 + 2 * margin)
+    r = np.sqrt((xx / (inner * 1.05)) ** 2 + (yy / (inner * 1.25)) ** 2)
+    return np.clip((1 + feather - r) / (2 * feather), 0, 1).astype(np.float32)
+
+
+def blend(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``a`` where mask is 1, ``b`` where it is 0."""
+    m = mask[..., None]
+    return np.clip(a.astype(np.float32) * m + b.astype(np.float32) * (1 - m) + 0.5, 0, 255).astype(np.uint8)

@@ -1,0 +1,25 @@
+"""The quality-model contract: a batch of 256x256 face crops in, one Scores per crop out."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..types import Scores
+
+
+class QualityModel:
+    """Base class of quality models (classical or learned), registered by name in ``scoring``."""
+
+    name: str = "base"
+    version: str = "0"
+
+    @property
+    def label(self) -> str:
+        """``name@version``, as written in reports and caches."""
+        return f"{self.name}@{self.version}"
+
+    def predict(self, crops: Sequence[np.ndarray], native_sizes: Sequence[int] | None = None) -> list[Scores]:
+        """Score each HxWx3 uint8 RGB crop. ``native_sizes`` are the sides in original pixels the
+        crops were resized from (a face smaller than 256 px is upscaled, not blurred)."""
+        raise NotImplementedError
