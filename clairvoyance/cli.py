@@ -141,5 +141,98 @@ def correct(files, metric, no_detect, output_dir, model, tolerances) -> None:
     sys.exit(1 if n_err else 0)
 
 
+@main.group()
+def dataset() -> None:
+    """Face-crop datasets for training the quality model."""
+
+
+@dataset.command("build")
+@click.option("--from", "sources", multiple=True, required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of photos (repeatable).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--min-native", type=int, default=128, show_default=True,
+              help="Skip faces smaller than this many pixels in the original.")
+def dataset_build(sources, out, min_native) -> None:
+    """Detect the faces in photos and save their crops with a manifest that keeps each crop's source photo
+    and its train/val/test split (by source photo)."""
+    from tqdm import tqdm
+
+    from .training.dataset import build
+
+    rows = build(sources, out, min_native, progress=lambda it: tqdm(it, unit="photo", file=sys.stderr), log=_err)
+    by = {s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")}
+    click.echo(json.dumps({"crops": len(rows), **by, "out": str(out)}))
+
+
+@main.command("train-iqa")
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Human labels (labels.csv with file,focus,noise,lighting or the studio's labels.sqlite).")
+@click.option("--arch", type=click.Choice(["hf", "seed"]), default="hf", show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--samples-per-crop", type=click.IntRange(1), default=8, show_default=True,
+              help="Degraded samples of each crop per epoch.")
+@click.option("--batch", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(0), default=None, help="Data-loading processes (default: cores - 1).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/iqa"), show_default=True)
+@click.option("--init", default=None, metavar="NAME|PATH", help="Start from this model (fine-tuning), e.g. iqa.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
+@click.option("--max-minutes", type=float, default=None, help="Stop after this long (resume later).")
+def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, workers, out, init, resume,
+              max_minutes) -> None:
+    """Train the quality model on synthetic degradations of DATA's crops (and human labels)."""
+    from tqdm import tqdm
+
+    from .training.train_iqa import TrainOptions, train
+
+    if (out / "last.pt").exists() and not resume:
+        raise click.UsageError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    init_path = None
+    if init:
+        from .scoring import WEIGHTS_DIR
+        init_path = str(WEIGHTS_DIR / f"{init}.pt") if (WEIGHTS_DIR / f"{init}.pt").exists() else init
+    opt = TrainOptions(data=str(data), out=str(out), arch=arch, epochs=epochs, samples_per_crop=samples_per_crop,
+                       batch=batch, lr=lr, seed=seed, labels=str(labels) if labels else None, init=init_path,
+                       max_minutes=max_minutes, **({"workers": workers} if workers is not None else {}))
+    best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)
+    click.echo(str(best))
+
+
+@main.command("eval-iqa")
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", "models", multiple=True, metavar="NAME|PATH",
+              help="Model to evaluate (repeatable); default: classical and every shipped model.")
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
+@click.option("--variants", type=click.IntRange(1), default=20, show_default=True,
+              help="Seeded degradations per crop.")
+@click.option("--json", "as_json", is_flag=True)
+def eval_iqa(data_dir, models, split, variants, as_json) -> None:
+    """Print IQA metrics of models side by side on a fixed synthetic set of DATA_DIR's split."""
+    from .scoring import available_models
+    from .training.train_iqa import evaluate
+
+    names = list(models) or available_models()
+    res = {}
+    for n in names:
+        m = _get_model(n)
+        res[m.label] = evaluate(m, data_dir, split, variants)
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+        return
+    rows = [("metric", *res)]
+    for a in AXES:
+        for k in ("accuracy", "within10", "spearman", "false_reject"):
+            rows.append((f"{a} {k}", *(f"{r[a][k]:.3f}" for r in res.values())))
+    rows.append(("verdict accuracy", *(f"{r['verdict']['accuracy']:.3f}" for r in res.values())))
+    rows.append(("verdict false-reject", *(f"{r['verdict']['false_reject']:.3f}" for r in res.values())))
+    n = next(iter(res.values()))["n"]
+    click.echo(f"{split} split, {n} synthetic samples ({variants} per crop)")
+    w = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(str(c).ljust(wi) for c, wi in zip(r, w)))
+
+
 if __name__ == "__main__":
     main()

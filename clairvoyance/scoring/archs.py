@@ -1,0 +1,81 @@
+"""Quality-model architectures, registered by name so a model file can name the one it needs.
+
+* ``seed``: the 2018 report's network (Figure 5), faithfully: five convolutions whose channels and
+  kernel sizes grow then shrink (U-Net-like), three max-pools, dropout, two linear layers,
+  LeakyReLU(0.01), a sigmoid on three outputs.
+* ``hf``: our design. Blur and noise live in the highest frequencies, so one branch sees the
+  image minus its blurred self at full resolution and summarises it with statistics pooled over
+  a learned face-attention map (background bokeh can be ignored); lighting needs global context,
+  so a second branch sees a 64x64 thumbnail plus luminance statistics.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class SeedIQA(nn.Module):
+    def __init__(self, dropout: float = 0.3):
+        super().__init__()
+        act = lambda: nn.LeakyReLU(0.01)
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1), act(), nn.MaxPool2d(2),      # 128
+            nn.Conv2d(16, 32, 5, padding=2), act(), nn.MaxPool2d(2),     # 64
+            nn.Conv2d(32, 64, 7, padding=3), act(), nn.MaxPool2d(2),     # 32
+            nn.Conv2d(64, 32, 5, padding=2), act(),
+            nn.Conv2d(32, 16, 3, padding=1), act(),
+        )
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(16 * 32 * 32, 128), act(), nn.Linear(128, 3),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.head(self.features(x)))
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.01))
+
+
+class HighFreqIQA(nn.Module):
+    def __init__(self, width: int = 32, dropout: float = 0.2):
+        super().__init__()
+        w = width
+        # high-frequency branch: full-resolution residual, no early pooling so noise stays visible
+        self.hf = nn.Sequential(_conv(6, w), _conv(w, w), _conv(w, w, 2), _conv(w, 2 * w), _conv(2 * w, 2 * w, 2),
+                                _conv(2 * w, 2 * w), _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
+        self.attn = nn.Conv2d(4 * w, 1, 1)
+        # global branch: thumbnail for exposure and context
+        self.glob = nn.Sequential(_conv(4, w), _conv(w, w, 2), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w, 2),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        feat = 4 * w * 2 + 2 * w + 6
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feat, 128), nn.LeakyReLU(0.01), nn.Linear(128, 3))
+        yy, xx = torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 64), indexing="ij")
+        # distance from the crop's centre, so the global branch knows face from background
+        self.register_buffer("radius", (xx**2 + yy**2).sqrt()[None, None], persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        blur = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), 3, 1)
+        h = self.hf(torch.cat([x - blur, x], 1))
+        a = torch.softmax(self.attn(h).flatten(1), 1).view(h.shape[0], 1, *h.shape[2:])
+        mean = (h * a).sum((2, 3))
+        std = ((h - mean[..., None, None]) ** 2 * a).sum((2, 3)).clamp_min(1e-6).sqrt()
+        thumb = F.adaptive_avg_pool2d(x, 64)
+        g = self.glob(torch.cat([thumb, self.radius.expand(x.shape[0], -1, -1, -1)], 1))
+        lum = 0.2126 * x[:, 0] + 0.7152 * x[:, 1] + 0.0722 * x[:, 2]
+        c = lum[:, 64:192, 64:192].flatten(1)  # centre of the crop: the face
+        stats = torch.stack([c.mean(1), c.std(1), (c > 0.98).float().mean(1), (c < 0.02).float().mean(1),
+                             lum.flatten(1).mean(1), lum.flatten(1).std(1)], 1)
+        return torch.sigmoid(self.head(torch.cat([mean, std, g, stats], 1)))
+
+
+ARCHS: dict[str, type[nn.Module]] = {"seed": SeedIQA, "hf": HighFreqIQA}
+
+
+def build(arch: str, **config) -> nn.Module:
+    from ..errors import UnknownModelError
+
+    if arch not in ARCHS:
+        raise UnknownModelError("architecture", arch, list(ARCHS))
+    return ARCHS[arch](**config)

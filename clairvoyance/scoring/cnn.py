@@ -1,0 +1,69 @@
+"""Learned quality models: a torch network plus the facts needed to use it, in one file.
+
+A model file (``torch.save`` of a dict) carries ``arch``, ``config``, ``version``, ``preprocess``
+and ``state_dict`` (plus training metadata), so files written by older versions keep loading.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..errors import ModelFileError
+from ..types import Scores
+from . import archs
+from .base import QualityModel
+
+FORMAT = 1
+PREPROCESS = {"size": 256, "range": "srgb/255", "layout": "NCHW RGB"}
+
+
+def to_tensor(crops: Sequence[np.ndarray]) -> torch.Tensor:
+    """uint8 HxWx3 RGB crops -> float NCHW in [0, 1]."""
+    a = np.stack([np.asarray(c, dtype=np.uint8) for c in crops])
+    return torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+class CNNModel(QualityModel):
+    """A trained network from ``archs`` with its name and version."""
+
+    def __init__(self, net: torch.nn.Module, name: str, version: str, meta: dict | None = None):
+        self.net = net.eval()
+        self.name, self.version = name, version
+        self.meta = meta or {}
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "CNNModel":
+        path = Path(path)
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+            net = archs.build(blob["arch"], **blob.get("config", {}))
+            net.load_state_dict(blob["state_dict"])
+        except (KeyError, RuntimeError, OSError, ValueError, TypeError, AttributeError) as e:
+            raise ModelFileError(f"cannot load quality model {path}: {e}") from e
+        pre = blob.get("preprocess", PREPROCESS)
+        if pre.get("size") != 256:
+            raise ModelFileError(f"{path}: unsupported preprocessing {pre}")
+        meta = {k: v for k, v in blob.items() if k != "state_dict"}
+        return cls(net, blob.get("name", path.stem), str(blob.get("version", "0")), meta)
+
+    @torch.no_grad()
+    def predict(self, crops: Sequence[np.ndarray], native_sizes: Sequence[int] | None = None) -> list[Scores]:
+        if len(crops) == 0:
+            return []
+        y = self.net(to_tensor(crops)).numpy().astype(float)
+        return [Scores(*row) for row in y]
+
+
+def save_model(net: torch.nn.Module, arch: str, config: dict, path: str | Path, name: str, version: str,
+               **meta) -> None:
+    """Write a self-describing model file (weights as float32 on the CPU)."""
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    blob = {"format": FORMAT, "arch": arch, "config": config, "name": name, "version": version,
+            "preprocess": PREPROCESS, "state_dict": state, **meta}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(path).with_suffix(".tmp")
+    torch.save(blob, tmp)
+    tmp.replace(path)

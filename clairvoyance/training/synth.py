@@ -1,0 +1,119 @@
+"""Synthetic labels: degrade a clean face crop with known strengths and map them to scores.
+
+Each axis is sampled independently (a third of samples leave it untouched), so the network
+learns every axis apart from the others. Order is physical: optics (blur), then exposure, then
+sensor noise, then JPEG compression. Strengths become labels through ``clairvoyance.scale``:
+
+* focus: the Gaussian-equivalent sigma of the blur (defocus disk r -> r/2, motion length L -> L/sqrt(12));
+  background-only blur (bokeh) and the upscaling of a face of 128-256 native pixels leave it at 1;
+* noise: the measured RMS of what noise and JPEG added, in 8-bit levels;
+* lighting: the measured exposure error of the face in stops (``degrade.exposure_error``).
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .. import degrade, scale
+
+P_CLEAN = 0.3
+
+
+def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+def augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Label-preserving variety: flips, small zoom/shift, colour temperature and saturation."""
+    img = crop[:, ::-1] if rng.random() < 0.5 else crop
+    s = rng.uniform(0.92, 1.1)
+    tx, ty = rng.uniform(-8, 8, 2)
+    M = np.array([[s, 0, (1 - s) * 128 + tx], [0, s, (1 - s) * 128 + ty]], np.float32)
+    img = cv2.warpAffine(np.ascontiguousarray(img), M, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    lin = degrade.srgb_to_linear(img)
+    gains = np.exp(rng.normal(0, 0.08, 3)).astype(np.float32)
+    lin = lin * gains / gains.mean()
+    g = lin.mean(axis=2, keepdims=True)
+    lin = g + (lin - g) * rng.uniform(0.7, 1.25)
+    return degrade.linear_to_srgb(lin)
+
+
+def small_face(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """As if the face had ``n`` < 256 native pixels and was upscaled by the pipeline."""
+    n = int(rng.uniform(128, 240))
+    small = cv2.resize(img, (n, n), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (256, 256), interpolation=cv2.INTER_CUBIC)
+
+
+def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Random defocus, Gaussian or motion blur; returns the image and its equivalent sigma."""
+    sigma = _loguniform(rng, 0.25, 5.0)
+    kind = rng.choice(["gaussian", "defocus", "motion"], p=[0.35, 0.4, 0.25])
+    if kind == "gaussian":
+        return degrade.gaussian_blur(img, sigma), sigma
+    if kind == "defocus":
+        r = 2.0 * sigma
+        k = degrade.disk_kernel(r)
+        yy, xx = np.mgrid[: k.shape[0], : k.shape[1]] - k.shape[0] // 2
+        return degrade.convolve(img, k), float(math.sqrt((k * xx**2).sum()))
+    L = max(1.5, sigma * math.sqrt(12.0))
+    k = degrade.motion_kernel(L, rng.uniform(0, 180))
+    yy, xx = np.mgrid[: k.shape[0], : k.shape[1]] - k.shape[0] // 2
+    # motion blur's sigma along the motion; use the RMS over both axes' larger one
+    sx = math.sqrt((k * xx**2).sum() - (k * xx).sum() ** 2)
+    sy = math.sqrt((k * yy**2).sum() - (k * yy).sum() ** 2)
+    return degrade.convolve(img, k), float(math.hypot(sx, sy))
+
+
+def bokeh(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Blur the background only (shallow depth of field); the face stays as sharp as it was."""
+    back = degrade.defocus_blur(img, rng.uniform(3, 12))
+    return degrade.blend(img, back, degrade.face_mask(256, feather=rng.uniform(0.05, 0.2)))
+
+
+def light(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ev = rng.uniform(-3.5, 2.5)
+    out = degrade.exposure(img, ev)
+    r = rng.random()
+    if r < 0.25:
+        out = degrade.gamma(out, _loguniform(rng, 0.6, 1.7))
+    elif r < 0.45:
+        out = degrade.contrast(out, rng.uniform(0.35, 0.9))
+    return out
+
+
+def noise(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = img
+    if rng.random() < 0.8:
+        out = degrade.sensor_noise(out, _loguniform(rng, 0.8, 45.0), rng, chroma=rng.uniform(0.1, 0.8),
+                                   signal_dependence=rng.uniform(0.0, 0.9))
+    if rng.random() < 0.35:
+        out = degrade.jpeg(out, int(rng.uniform(8, 70)))
+    return out
+
+
+def sample(crop: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One degraded version of a clean 256x256 crop and its labels (focus, noise, lighting)."""
+    img = augment(crop, rng)
+    if rng.random() < 0.25:
+        img = small_face(img, rng)
+    sigma = 0.0
+    if rng.random() > P_CLEAN:
+        img, sigma = blur(img, rng)
+    elif rng.random() < 0.3:
+        img = bokeh(img, rng)
+    lighting_ev = 0.0
+    if rng.random() > P_CLEAN:
+        before = img
+        img = light(img, rng)
+        lighting_ev = degrade.exposure_error(before, img, degrade.face_mask(256) > 0.5)
+    noise_sd = 0.0
+    if rng.random() > P_CLEAN:
+        before = img
+        img = noise(img, rng)
+        noise_sd = degrade.noise_level(before, img)
+    labels = np.array([scale.score_from_strength("focus", sigma), scale.score_from_strength("noise", noise_sd),
+                       scale.score_from_strength("lighting", lighting_ev)], np.float32)
+    return img, labels

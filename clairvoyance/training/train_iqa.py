@@ -1,0 +1,181 @@
+"""Training the quality model: seeded, resumable, on the GPU when there is one.
+
+Each epoch draws fresh synthetic degradations of every training crop (``synth.sample``), so
+the network never sees the same degraded face twice; human labels (CSV or the studio's SQLite)
+are added as they are and override synthetic ones for the same crop. Validation uses a fixed,
+seeded set of degradations of the validation crops, so epochs are comparable.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ..scoring import archs
+from ..scoring.cnn import CNNModel, save_model, to_tensor
+from ..types import AXES
+from . import metrics, synth
+from .dataset import Crops, read_human_labels
+
+
+@dataclass
+class TrainOptions:
+    data: str
+    out: str = "runs/iqa"
+    arch: str = "hf"
+    config: dict = field(default_factory=dict)
+    epochs: int = 30
+    samples_per_crop: int = 8
+    batch: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    workers: int = max(1, (os.cpu_count() or 2) - 1)
+    val_variants: int = 6
+    labels: str | None = None
+    init: str | None = None
+    name: str = "iqa"
+    version: str = "1"
+    max_minutes: float | None = None
+
+
+class SynthSet(Dataset):
+    """Fresh degradations of clean crops; index i of epoch e always gives the same sample."""
+
+    def __init__(self, crops: np.ndarray, per_crop: int, seed: int, epoch: int = 0,
+                 human: list[tuple[np.ndarray, np.ndarray]] | None = None):
+        self.crops, self.per_crop, self.seed, self.epoch = crops, per_crop, seed, epoch
+        self.human = human or []
+
+    def __len__(self) -> int:
+        return len(self.crops) * self.per_crop + len(self.human) * self.per_crop
+
+    def __getitem__(self, i: int):
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        n = len(self.crops) * self.per_crop
+        if i >= n:  # a human-labelled crop, shown as labelled (flips only)
+            img, lab = self.human[(i - n) % len(self.human)]
+            img = img[:, ::-1] if rng.random() < 0.5 else img
+        else:
+            img, lab = synth.sample(self.crops[i % len(self.crops)], rng)
+        return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1), torch.from_numpy(lab)
+
+
+def fixed_set(crops: np.ndarray, variants: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A deterministic synthetic evaluation set: ``variants`` degradations of every crop."""
+    imgs, labs = [], []
+    for i in range(len(crops) * variants):
+        img, lab = synth.sample(crops[i % len(crops)], np.random.default_rng([seed, 10_000, i]))
+        imgs.append(img)
+        labs.append(lab)
+    if not imgs:
+        return np.zeros((0, 256, 256, 3), np.uint8), np.zeros((0, 3), np.float32)
+    return np.stack(imgs), np.stack(labs)
+
+
+@torch.no_grad()
+def predict_arrays(net: torch.nn.Module, imgs: np.ndarray, device: str, batch: int = 64) -> np.ndarray:
+    net.eval()
+    out = [net(to_tensor(imgs[i : i + batch]).to(device)).float().cpu().numpy() for i in range(0, len(imgs), batch)]
+    return np.concatenate(out) if out else np.zeros((0, 3))
+
+
+def device_name() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def train(opt: TrainOptions, progress=None, log=print) -> Path:
+    """Train (or resume) and return the path of the exported model file."""
+    out = Path(opt.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "options.json").write_text(json.dumps(asdict(opt), indent=2))
+    torch.manual_seed(opt.seed)
+    dev = device_name()
+    train_c = Crops.load(Path(opt.data), "train")
+    val_c = Crops.load(Path(opt.data), "val")
+    if len(train_c.images) == 0:
+        raise ValueError(f"no training crops in {opt.data}")
+    human = []
+    if opt.labels:
+        by_file = read_human_labels(Path(opt.labels))
+        from PIL import Image
+        for f, lab in by_file.items():
+            p = Path(f) if Path(f).is_absolute() else Path(opt.data) / f
+            if p.is_file():
+                im = Image.open(p).convert("RGB").resize((256, 256))
+                human.append((np.asarray(im), lab))
+        log(f"{len(human)} human-labelled crops (override synthetic labels)")
+    val_x, val_y = fixed_set(val_c.images, opt.val_variants, opt.seed)
+    config = dict(opt.config)
+    net = archs.build(opt.arch, **config)
+    if opt.init:
+        src = CNNModel.from_file(opt.init)
+        net = src.net
+        config = src.meta.get("config", {})
+        opt.arch = src.meta.get("arch", opt.arch)
+    net.to(dev)
+    optim = torch.optim.Adam(net.parameters(), lr=opt.lr, weight_decay=opt.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda e: 0.5 * (1 + math.cos(math.pi * min(e, opt.epochs) / opt.epochs)))
+    start, history, best = 0, [], -1.0
+    ck = out / "last.pt"
+    if ck.exists():
+        state = torch.load(ck, map_location=dev, weights_only=False)
+        net.load_state_dict(state["net"])
+        optim.load_state_dict(state["optim"])
+        sched.load_state_dict(state["sched"])
+        start, history, best = state["epoch"], state["history"], state["best"]
+        log(f"resumed from {ck} at epoch {start}")
+    t0 = time.time()
+    for epoch in range(start, opt.epochs):
+        net.train()
+        ds = SynthSet(train_c.images, opt.samples_per_crop, opt.seed, epoch, human)
+        dl = DataLoader(ds, batch_size=opt.batch, shuffle=True, num_workers=opt.workers, drop_last=True,
+                        persistent_workers=False, generator=torch.Generator().manual_seed(opt.seed + epoch))
+        preds, labs, losses = [], [], []
+        it = progress(dl, desc=f"epoch {epoch + 1}/{opt.epochs}") if progress else dl
+        for x, y in it:
+            x = x.to(dev, non_blocking=True).float().div_(255.0)
+            y = y.to(dev, non_blocking=True)
+            p = net(x)
+            loss = torch.nn.functional.smooth_l1_loss(p, y, beta=0.1)
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+            losses.append(float(loss.detach()))
+            preds.append(p.detach().float().cpu().numpy())
+            labs.append(y.cpu().numpy())
+        sched.step()
+        tm = metrics.iqa_metrics(np.concatenate(preds), np.concatenate(labs))
+        vm = metrics.iqa_metrics(predict_arrays(net, val_x, dev), val_y) if len(val_x) else tm
+        score = float(np.mean([vm[a]["accuracy"] + vm[a]["spearman"] for a in AXES]))
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "train": tm, "val": vm,
+                        "minutes": (time.time() - t0) / 60})
+        log(f"epoch {epoch + 1}: loss {np.mean(losses):.4f} | val {metrics.summary_line(vm)}")
+        if score > best:
+            best = score
+            save_model(net, opt.arch, config, out / "best.pt", opt.name, opt.version,
+                       trained={"epoch": epoch + 1, "val": vm, "data": str(opt.data)})
+        torch.save({"net": net.state_dict(), "optim": optim.state_dict(), "sched": sched.state_dict(),
+                    "epoch": epoch + 1, "history": history, "best": best}, ck)
+        (out / "history.json").write_text(json.dumps(history, indent=1))
+        metrics.plot_curves(history, out / "curves.png")
+        if opt.max_minutes and (time.time() - t0) / 60 > opt.max_minutes:
+            log(f"stopping after {opt.max_minutes} minutes (resume with --resume)")
+            break
+    return out / "best.pt"
+
+
+def evaluate(model, data_dir: Path, split: str = "test", variants: int = 20, seed: int = 1) -> dict:
+    """Metrics of any QualityModel on a fixed synthetic set of ``split``'s crops."""
+    crops = Crops.load(Path(data_dir), split)
+    x, y = fixed_set(crops.images, variants, seed)
+    p = np.array([[s.focus, s.noise, s.lighting] for i in range(0, len(x), 64)
+                  for s in model.predict(list(x[i : i + 64]))])
+    return metrics.iqa_metrics(p, y)
