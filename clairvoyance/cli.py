@@ -208,7 +208,9 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
 @click.option("--variants", type=click.IntRange(1), default=20, show_default=True,
               help="Seeded degradations per crop.")
 @click.option("--json", "as_json", is_flag=True)
-def eval_iqa(data_dir, models, split, variants, as_json) -> None:
+@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write metrics.json and a confusion-matrix PNG per model into this folder.")
+def eval_iqa(data_dir, models, split, variants, as_json, plots) -> None:
     """Print IQA metrics of models side by side on a fixed synthetic set of DATA_DIR's split."""
     from .scoring import available_models
     from .training.train_iqa import evaluate
@@ -218,6 +220,13 @@ def eval_iqa(data_dir, models, split, variants, as_json) -> None:
     for n in names:
         m = _get_model(n)
         res[m.label] = evaluate(m, data_dir, split, variants)
+    if plots:
+        from .training.metrics import plot_confusion
+
+        plots.mkdir(parents=True, exist_ok=True)
+        (plots / "metrics.json").write_text(json.dumps(res, indent=2))
+        for label, r in res.items():
+            plot_confusion(r, plots / f"confusion-{label.replace('@', '-')}.png", f"{label}, {split}")
     if as_json:
         click.echo(json.dumps(res, indent=2))
         return

@@ -65,7 +65,7 @@ class SynthSet(Dataset):
             img = img[:, ::-1] if rng.random() < 0.5 else img
         else:
             img, lab = synth.sample(self.crops[i % len(self.crops)], rng)
-        return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1), torch.from_numpy(lab)
+        return torch.from_numpy(np.array(img)).permute(2, 0, 1), torch.from_numpy(np.array(lab, np.float32))
 
 
 def fixed_set(crops: np.ndarray, variants: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

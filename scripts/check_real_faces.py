@@ -1,0 +1,56 @@
+"""Do the quality models generalise from synthetic labels to real photos?
+
+Scores real faces that training never saw as degraded samples:
+* clean: the test-split crops of DATA_DIR, undegraded (sharp studio and press photos) -> should pass;
+* degraded: real low-quality faces (``../shared/data/faces/kair_real_faces`` TV stills and
+  ``gfpgan/cropped_faces`` old photos, never used in training) -> should mostly fail.
+
+Usage: python scripts/check_real_faces.py DATA_DIR [SHARED_FACES_DIR] [--model NAME ...]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from clairvoyance.scoring import available_models, get_model
+from clairvoyance.training.dataset import Crops
+from clairvoyance.types import AXES, Tolerances
+
+
+def _load_crops(folder: Path) -> list[np.ndarray]:
+    out = []
+    for p in sorted(folder.glob("*.png")):
+        a = np.asarray(Image.open(p).convert("RGB"))
+        out.append(cv2.resize(a, (256, 256), interpolation=cv2.INTER_AREA))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data_dir", type=Path)
+    ap.add_argument("faces", type=Path, nargs="?", default=Path("../shared/data/faces"))
+    ap.add_argument("--model", action="append")
+    a = ap.parse_args()
+    tol = Tolerances()
+    sets = {
+        "clean test-split faces (should pass)": list(Crops.load(a.data_dir, "test").images),
+        "kair real degraded faces (should fail)": _load_crops(a.faces / "kair_real_faces"),
+        "gfpgan old-photo crops (should fail)": _load_crops(a.faces / "gfpgan" / "cropped_faces"),
+    }
+    for name in a.model or available_models():
+        m = get_model(name)
+        print(f"## {m.label}")
+        for set_name, crops in sets.items():
+            scores = m.predict(crops)
+            passed = [not tol.failed(s) for s in scores]
+            mean = {ax: float(np.mean([getattr(s, ax) for s in scores])) for ax in AXES}
+            print(f"  {set_name}: n={len(crops)} pass {np.mean(passed):.0%}  mean scores "
+                  + " ".join(f"{ax}={v:.2f}" for ax, v in mean.items()))
+
+
+if __name__ == "__main__":
+    main()

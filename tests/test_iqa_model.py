@@ -1,0 +1,188 @@
+"""The quality model: architectures, model files, the label scale, synthetic labels, training."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from clairvoyance import degrade, scale
+from clairvoyance.errors import ModelFileError, UnknownModelError
+from clairvoyance.scoring import archs, available_models, default_model_name, get_model
+from clairvoyance.scoring.cnn import CNNModel, save_model
+from clairvoyance.training import dataset, metrics, synth
+from clairvoyance.training.train_iqa import TrainOptions, train
+
+
+def _face() -> np.ndarray:
+    from skimage import data
+    import cv2
+
+    img = data.astronaut()[30:230, 150:350]  # the astronaut's face with some margin
+    return cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize("arch", sorted(archs.ARCHS))
+def test_architectures_map_a_crop_batch_to_three_scores_in_unit_range(arch):
+    net = archs.build(arch).eval()
+    with torch.no_grad():
+        y = net(torch.rand(2, 3, 256, 256))
+    assert y.shape == (2, 3)
+    assert float(y.min()) >= 0 and float(y.max()) <= 1
+
+
+def test_seed_architecture_follows_the_report():
+    net = archs.SeedIQA()
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.kernel_size[0] for c in convs] == [3, 5, 7, 5, 3]  # grow then shrink
+    assert [c.out_channels for c in convs] == [16, 32, 64, 32, 16]
+    assert sum(isinstance(m, torch.nn.MaxPool2d) for m in net.modules()) == 3
+    assert sum(isinstance(m, torch.nn.Linear) for m in net.modules()) == 2
+    assert any(isinstance(m, torch.nn.Dropout) for m in net.modules())
+    assert all(m.negative_slope == 0.01 for m in net.modules() if isinstance(m, torch.nn.LeakyReLU))
+
+
+def test_model_file_round_trip_keeps_arch_version_and_predictions(tmp_path):
+    net = archs.build("seed").eval()
+    path = tmp_path / "m.pt"
+    save_model(net, "seed", {}, path, "mine", "7")
+    m = CNNModel.from_file(path)
+    assert m.label == "mine@7"
+    crop = _face()
+    with torch.no_grad():
+        direct = net(torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255).numpy()[0]
+    s = m.predict([crop])[0]
+    assert np.allclose([s.focus, s.noise, s.lighting], direct, atol=1e-5)
+    assert get_model(str(path)).label == "mine@7"  # loadable by path
+
+
+def test_a_broken_model_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.pt"
+    torch.save({"arch": "nope", "state_dict": {}}, bad)
+    with pytest.raises((ModelFileError, UnknownModelError)):
+        CNNModel.from_file(bad)
+
+
+def test_shipped_models_load_by_name_and_the_learned_one_is_default():
+    names = available_models()
+    assert {"classical", "iqa", "iqa-seed"} <= set(names)
+    assert default_model_name() == "iqa"
+    for n in ("iqa", "iqa-seed"):
+        m = get_model(n)
+        assert m.name == n and (Path(__file__).parents[1] / "clairvoyance/weights" / f"{n}.pt").stat().st_size < 20e6
+
+
+def test_unknown_model_names_list_the_valid_ones():
+    with pytest.raises(UnknownModelError, match="classical"):
+        get_model("no-such-model")
+
+
+@pytest.mark.parametrize("axis,good,edge,bad", [("focus", 0.5, 1.0, 2.0), ("noise", 2, 8, 20), ("lighting", 0.3, 1.0, 2.0)])
+def test_scale_anchor_points(axis, good, edge, bad):
+    assert scale.score_from_strength(axis, good) >= 0.8
+    assert scale.score_from_strength(axis, edge) == pytest.approx(0.5)
+    assert scale.score_from_strength(axis, bad) <= 0.2
+    assert scale.strength_from_score(axis, 0.5) == pytest.approx(edge)
+
+
+def test_synthetic_labels_fall_as_degradation_grows():
+    crop = _face()
+    sig = [scale.score_from_strength("focus", s) for s in (0.3, 1, 3)]
+    assert sig == sorted(sig, reverse=True)
+    rng = np.random.default_rng(0)
+    lv = [degrade.noise_level(crop, degrade.sensor_noise(crop, s, rng)) for s in (2, 8, 20)]
+    assert lv == sorted(lv) and abs(lv[1] - 8) < 2.5
+    ev = [degrade.exposure_error(crop, degrade.exposure(crop, e)) for e in (-0.3, -1, -2)]
+    assert ev == sorted(ev) and abs(ev[1] - 1) < 0.35
+
+
+def test_bokeh_keeps_the_focus_label_and_the_face_sharp():
+    crop = _face()
+    rng = np.random.default_rng(1)
+    out = synth.bokeh(crop, rng)
+    m = degrade.face_mask(256, feather=0.2) >= 1.0  # the core of the face for any feather bokeh uses
+    assert np.abs(out[m].astype(int) - crop[m]).max() <= 1          # face untouched
+    assert np.abs(out[~(degrade.face_mask(256) > 0)].astype(int) - crop[~(degrade.face_mask(256) > 0)]).mean() > 1
+
+
+def test_sample_returns_a_crop_and_three_labels_deterministically():
+    crop = _face()
+    a = synth.sample(crop, np.random.default_rng([3, 4]))
+    b = synth.sample(crop, np.random.default_rng([3, 4]))
+    assert a[0].shape == (256, 256, 3) and a[0].dtype == np.uint8 and a[1].shape == (3,)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert ((a[1] >= 0) & (a[1] <= 1)).all()
+
+
+def test_split_is_by_source_photo_group():
+    assert dataset.group_of("frl_london/neutral/001_03.jpg") == dataset.group_of("frl_london/smiling/001_08.jpg")
+    assert dataset.group_of("fr/obama-720p.jpg") == dataset.group_of("fr/obama-1080p.jpg")
+    assert dataset.split_of("x/a") == dataset.split_of("x/a")
+    splits = [dataset.split_of(f"g{i}") for i in range(400)]
+    assert 0.6 < splits.count("train") / 400 < 0.8 and splits.count("test") > 30
+
+
+def test_metrics_report_accuracy_within10_spearman_and_false_rejects():
+    label = np.array([[0.9, 0.9, 0.9], [0.2, 0.9, 0.9], [0.9, 0.9, 0.1], [0.7, 0.6, 0.8]])
+    pred = np.array([[0.85, 0.95, 0.9], [0.3, 0.8, 0.9], [0.9, 0.9, 0.6], [0.4, 0.6, 0.8]])
+    m = metrics.iqa_metrics(pred, label)
+    assert m["focus"]["accuracy"] == 0.75 and m["lighting"]["accuracy"] == 0.75
+    assert m["verdict"]["false_reject"] == 0.5  # of two truly good faces, one is thrown away
+    assert sum(m["verdict"]["confusion"].values()) == pytest.approx(100)
+
+
+@pytest.fixture()
+def tiny_data(tmp_path):
+    from matplotlib import cbook
+    from PIL import Image
+    from skimage import data
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(data.astronaut()).save(photos / "astronaut.png")
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        Image.open(f).convert("RGB").save(photos / "hopper.jpg")
+    out = tmp_path / "data"
+    rows = dataset.build([photos], out, log=lambda m: None)
+    for r in rows:  # put both crops in train (the hash split of 2 groups is arbitrary)
+        r["split"] = "train"
+    rows.append({**rows[0], "split": "val"})
+    dataset.write_manifest(out, rows)
+    return out
+
+
+def test_dataset_build_saves_crops_with_their_source_photo(tiny_data):
+    rows = dataset.read_manifest(tiny_data)
+    assert {r["source"] for r in rows} == {"photos/astronaut.png", "photos/hopper.jpg"}
+    assert all((tiny_data / r["crop"]).is_file() for r in rows)
+
+
+def test_one_training_epoch_on_cpu_writes_checkpoint_plots_and_resumes(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    opt = TrainOptions(data=str(tiny_data), out=str(out), arch="seed", epochs=1, samples_per_crop=1, batch=2,
+                       workers=0, val_variants=1)
+    best = train(opt, log=lambda m: None)
+    assert CNNModel.from_file(best).meta["arch"] == "seed"
+    for f in ("last.pt", "history.json", "curves.png", "options.json"):
+        assert (out / f).is_file()
+    opt.epochs = 2
+    logs = []
+    train(opt, log=logs.append)
+    assert any("resumed" in m for m in logs)
+    assert len(__import__("json").loads((out / "history.json").read_text())) == 2
+
+
+def test_human_labels_from_csv_join_training(tiny_data, tmp_path):
+    rows = dataset.read_manifest(tiny_data)
+    labels = tmp_path / "labels.csv"
+    with open(labels, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "focus", "noise", "lighting"])
+        w.writerow([rows[0]["crop"], 0.1, 0.9, 0.8])
+    logs = []
+    opt = TrainOptions(data=str(tiny_data), out=str(tmp_path / "run"), arch="seed", epochs=1, samples_per_crop=1,
+                       batch=2, workers=0, val_variants=1, labels=str(labels))
+    train(opt, log=logs.append)
+    assert any("1 human-labelled" in m for m in logs)
