@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from . import detection
-from .correction import ORDER, get_corrector
+from .correction import ORDER
 from .errors import ImageLoadError
 from .images import read_photo
 from .publish import encode_image, write_bytes
@@ -50,7 +50,7 @@ def score_files(files: Sequence[Path], model: QualityModel, detector: str = dete
 
 
 def correct_files(files: Sequence[Path], metric: str, no_detect: bool, output_dir: Path, model: QualityModel,
-                  tolerances: Tolerances | None = None, corrector: str = "classical"
+                  tolerances: Tolerances | None = None, corrector: str | None = None
                   ) -> Iterator[tuple[Path, Path | None, str | None]]:
     """Correct each file on ``metric`` (or, for ``auto``, on its failing axes); yields (file, output, error).
 
@@ -60,7 +60,7 @@ def correct_files(files: Sequence[Path], metric: str, no_detect: bool, output_di
 
     tol = tolerances or Tolerances()
     cv = Clairvoyance(model=model, tolerances=tol, corrector=corrector)
-    fixer = get_corrector(corrector)
+    fixer = cv.corrector
     for p in files:
         p = Path(p)
         try:
@@ -72,7 +72,11 @@ def correct_files(files: Sequence[Path], metric: str, no_detect: bool, output_di
             else:
                 axes = [[metric] for _ in faces]
             if no_detect:
-                fixed = fixer.correct(full.rgb, [a for a in ORDER if a in axes[0]], faces[0].crop)
+                fixed = full.rgb
+                if "lighting" in axes[0]:
+                    fixed = fixer.correct_lighting(fixed, faces[0].crop)
+                local = [a for a in ORDER if a in axes[0] and a != "lighting"]
+                fixed = fixer.correct(fixed, local) if local else fixed
             else:
                 fixed = cv.correct(full.rgb, faces, axes)
             dst = write_bytes(encode_image(fixed, ".png", full.exif), output_dir / f"{p.stem}.png")

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+import cv2
 import numpy as np
 
 from . import detection
@@ -28,6 +31,8 @@ FINAL = "Final"
 GENERATED = "generated"
 CROPS = "crops"
 POLICIES = ("all", "largest")
+#: Room around a face that its correction covers (a fraction of the face box's side on each side).
+REGION_MARGIN = 0.6
 #: Crops scored per model call.
 BATCH = 32
 
@@ -112,7 +117,7 @@ class Clairvoyance:
                  tolerances: Tolerances | Sequence[float] = (0.5, 0.5, 0.5),
                  input_dir: str | os.PathLike | None = None, output_dir: str | os.PathLike | None = None,
                  detector: str = detection.DEFAULT_DETECTOR, policy: str = "all", workers: int = 1,
-                 corrector: str = "classical", correct: bool = True, keep_crops: bool = False, dry_run: bool = False):
+                 corrector: str | None = None, correct: bool = True, keep_crops: bool = False, dry_run: bool = False):
         self.model = model if isinstance(model, QualityModel) else get_model(model)
         self.tolerances = Tolerances.coerce(tolerances)
         self.input_dir = Path(input_dir) if input_dir is not None else None
@@ -123,10 +128,13 @@ class Clairvoyance:
             raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
         self.policy = policy
         self.workers = max(1, int(workers))
-        self.corrector = get_corrector(corrector)
+        # the classical quality model goes with the classical correctors (the baseline end to end)
+        self.corrector = get_corrector(corrector or ("classical" if self.model.name == "classical" else None))
         self.correct_failures = correct
         self.keep_crops = keep_crops
         self.dry_run = dry_run
+        # outputs pick a free name then write it: one photo at a time, so parallel workers never collide
+        self._write_lock = threading.Lock()
 
     # --- the stages, usable one by one ---------------------------------------------------------
     def identify(self, image: str | os.PathLike | Photo) -> list[Face]:
@@ -144,25 +152,37 @@ class Clairvoyance:
     def correct(self, image: np.ndarray, faces: Sequence[Face], failed: Sequence[Sequence[str]]) -> np.ndarray:
         """``image`` with each face corrected on its failed axes (in ORDER) and pasted back seamlessly.
 
-        Lighting is corrected on the whole photo (exposure is global); noise and focus on a region
-        around each face, feathered into the original.
+        Lighting is corrected on the whole photo (exposure is global). Noise and focus are corrected
+        on a region around each face at the scale of the 256 px face crop (the scale the models
+        were trained and judged at); the correction (corrected minus input) is scaled back up and
+        added to the full-resolution region, which is feathered into the photo.
         """
         out = image
-        all_failed = {a for f in failed for a in f}
-        if "lighting" in all_failed:
-            ref = next(f.crop for f, fl in zip(faces, failed) if "lighting" in fl)
-            out = self.corrector.correct(out, ["lighting"], ref)
+        lit = [f for f, fl in zip(faces, failed) if "lighting" in fl]
+        if lit:
+            H, W = out.shape[:2]
+            out = self.corrector.correct_lighting(out, crop_square(out, square_box(lit[0].box, W, H)))
         H, W = out.shape[:2]
         for face, axes in zip(faces, failed):
             local = [a for a in ORDER if a in axes and a != "lighting"]
-            if not local:
-                continue
-            region = square_box(face.box, W, H, margin=0.6)
-            patch = out[region.y : region.y + region.h, region.x : region.x + region.w]
-            ref = crop_square(out, square_box(face.box, W, H))
-            fixed = self.corrector.correct(patch, local, ref)
-            out = paste_back(out, fixed, region)
+            if local:
+                out = self._correct_region(out, face.box, local)
         return out
+
+    def _correct_region(self, image: np.ndarray, box: Box, axes: list[str]) -> np.ndarray:
+        H, W = image.shape[:2]
+        crop_sq = square_box(box, W, H)
+        region = square_box(box, W, H, margin=REGION_MARGIN)
+        work = int(round(detection.CROP_SIZE * region.w / max(crop_sq.w, 1) / 4)) * 4
+        patch = image[region.y : region.y + region.h, region.x : region.x + region.w]
+        small = cv2.resize(patch, (work, work), interpolation=cv2.INTER_AREA if region.w > work else cv2.INTER_CUBIC)
+        c0 = (work - detection.CROP_SIZE) // 2
+        ref = small[c0 : c0 + detection.CROP_SIZE, c0 : c0 + detection.CROP_SIZE]
+        fixed = self.corrector.correct(small, axes, ref)
+        delta = fixed.astype(np.float32) - small.astype(np.float32)
+        delta = cv2.resize(delta, (region.w, region.h), interpolation=cv2.INTER_CUBIC)
+        patched = np.clip(patch.astype(np.float32) + delta + 0.5, 0, 255).astype(np.uint8)
+        return paste_back(image, patched, region)
 
     # --- the one-click job ---------------------------------------------------------------------
     def run(self, progress: Callable[[Iterable], Iterable] | None = None, log=None) -> RunResult:
@@ -176,33 +196,43 @@ class Clairvoyance:
         files, skipped = scan(self.input_dir, exclude=[out_dir / FINAL, out_dir / CROPS] + ([out_dir] if out_dir != self.input_dir else []))
         for s in skipped:
             log(f"skipped: {s}")
-        loaded = self._load_all(files)
+        done = self._in_order(lambda p: self._process(p, self._load(p), out_dir, log), files)
         if progress is not None:
-            loaded = progress(loaded, total=len(files))
-        results = [self._process(path, faces_or_err, out_dir, log) for path, faces_or_err in loaded]
+            done = progress(done, total=len(files))
+        results = list(done)
         report = report_dict(results, self.tolerances, self.model.label, self.detector_name, self.policy, skipped)
         if not self.dry_run:
             write_report(out_dir, report, results)
         return RunResult(images=results, skipped=skipped, output_dir=out_dir, report=report)
 
-    def _load_all(self, files: list[Path]) -> Iterator[tuple[Path, object]]:
-        def load(p: Path):
-            try:
-                photo = read_photo(p, max_side=DETECT_SIDE)
-                faces = self.identify(photo)
-                return p, (photo, faces or [detection.whole_image_face(photo)])
-            except ImageLoadError as e:
-                return p, e
-            except (OSError, ValueError, MemoryError) as e:  # an unforeseen decoder failure is still one photo's
-                return p, ImageLoadError(f"{type(e).__name__}: {e}")
+    def _load(self, p: Path) -> tuple[Photo, list[Face]] | ImageLoadError:
+        """The reduced decode of ``p`` and its faces (or the whole image), or why it cannot be read."""
+        try:
+            photo = read_photo(p, max_side=DETECT_SIDE)
+            faces = self.identify(photo)
+            return photo, faces or [detection.whole_image_face(photo)]
+        except ImageLoadError as e:
+            return e
+        except (OSError, ValueError, MemoryError) as e:  # an unforeseen decoder failure is still one photo's
+            return ImageLoadError(f"{type(e).__name__}: {e}")
 
+    def _in_order(self, job: Callable[[Path], ImageResult], files: list[Path]) -> Iterator[ImageResult]:
+        """``job`` over ``files``, results in order. With several workers whole photos (decode, detect,
+        score, correct) run in parallel, at most two per worker in flight so memory stays bounded."""
         if self.workers == 1:
-            yield from map(load, files)
+            yield from map(job, files)
             return
         with ThreadPoolExecutor(self.workers) as ex:
-            yield from ex.map(load, files)
+            window: deque[Future[ImageResult]] = deque()
+            for p in files:
+                window.append(ex.submit(job, p))
+                if len(window) >= 2 * self.workers:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
 
-    def _process(self, path: Path, loaded, out_dir: Path, log) -> ImageResult:
+    def _process(self, path: Path, loaded: tuple[Photo, list[Face]] | ImageLoadError, out_dir: Path,
+                 log) -> ImageResult:
         rel = path.relative_to(self.input_dir.resolve()).as_posix()
         if isinstance(loaded, Exception):
             log(f"error: {rel}: {loaded}")
@@ -235,7 +265,8 @@ class Clairvoyance:
 
     def _copy(self, src: Path, out_dir: Path, rel: Path) -> tuple[str, ...]:
         if not self.dry_run:
-            dst = copy_file(src, out_dir / rel)
+            with self._write_lock:
+                dst = copy_file(src, out_dir / rel)
             rel = dst.relative_to(out_dir)
         return (Path(rel).as_posix(),)
 
@@ -260,11 +291,15 @@ class Clairvoyance:
         gen_rel = Path(FINAL) / GENERATED / stem.parent / name
         outs: tuple[str, ...] = (gen_rel.as_posix(),)
         if not self.dry_run:
-            dst = write_bytes(encode_image(fixed, gen_rel.suffix, full.exif), out_dir / gen_rel)
+            data = encode_image(fixed, gen_rel.suffix, full.exif)
+            with self._write_lock:
+                dst = write_bytes(data, out_dir / gen_rel)
             outs = (dst.relative_to(out_dir).as_posix(),)
         return ImageResult(rel, "corrected", tuple(results), outs, None, f"{why}; corrected ({before_after})")
 
     def _save_crops(self, rel: str, faces: Sequence[Face], out_dir: Path) -> None:
         for i, f in enumerate(faces, 1):
             dst = out_dir / CROPS / Path(rel).parent / f"{Path(rel).stem}_face{i}.png"
-            write_bytes(encode_image(f.crop, ".png"), dst)
+            data = encode_image(f.crop, ".png")
+            with self._write_lock:
+                write_bytes(data, dst)

@@ -34,11 +34,31 @@ class Corrector:
         return out
 
 
-def get_corrector(name: str = "classical") -> Corrector:
-    from .classical import ClassicalCorrector
+    def correct_lighting(self, image: np.ndarray, face_crop: np.ndarray) -> np.ndarray:
+        """Correct the exposure of the whole photo, measured on ``face_crop`` (exposure is global)."""
+        return self.correct_axis(image, "lighting", face_crop)
 
-    registry = {"classical": ClassicalCorrector}
-    try:
-        return registry[name]()
-    except KeyError:
-        raise UnknownModelError("corrector", name, list(registry)) from None
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+CORRECTORS = ("learned", "classical")
+
+
+def default_corrector_name() -> str:
+    from .learned import shipped_generators
+
+    return "learned" if shipped_generators() else "classical"
+
+
+def get_corrector(name: str | None = None) -> Corrector:
+    """``learned`` (the shipped generators, classical for any axis without one) or ``classical``."""
+    name = name or default_corrector_name()
+    if name == "classical":
+        from .classical import ClassicalCorrector
+        return ClassicalCorrector()
+    if name == "learned":
+        from .learned import LearnedCorrector
+        return LearnedCorrector()
+    raise UnknownModelError("corrector", name, list(CORRECTORS))

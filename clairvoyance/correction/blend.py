@@ -7,9 +7,9 @@ from ..types import Box
 
 
 def feather_mask(h: int, w: int, feather: float = 0.15) -> np.ndarray:
-    """1 in the middle, falling smoothly to 0 at the border over ``feather`` of each side."""
+    """1 in the middle, falling smoothly to exactly 0 on the border over ``feather`` of each side."""
     def ramp(n: int) -> np.ndarray:
-        t = (np.arange(n) + 0.5) / n
+        t = np.arange(n) / max(n - 1, 1)
         edge = np.minimum(t, 1 - t) / max(feather, 1e-6)
         e = np.clip(edge, 0, 1)
         return e * e * (3 - 2 * e)  # smoothstep
