@@ -56,10 +56,12 @@ def main() -> None:
               help="Threads decoding and detecting photos in parallel.")
 @click.option("--keep-crops", is_flag=True, help="Keep the 256x256 face crops in OUTPUT/crops/.")
 @click.option("--no-correct", is_flag=True, help="Reject failing photos instead of correcting them.")
+@click.option("--scope", type=click.Choice(["face", "image"]), default="face", show_default=True,
+              help="Correct the failing faces (pasted back seamlessly) or the whole photo (tiled).")
 @click.option("--dry-run", is_flag=True, help="Decide and report on stdout; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, policy, workers, keep_crops,
-        no_correct, dry_run, quiet) -> None:
+        no_correct, scope, dry_run, quiet) -> None:
     """Select the good photos of INPUT_DIR into OUTPUT/Final/ and correct the others into
     OUTPUT/Final/generated/; write OUTPUT/report.json and report.csv."""
     from tqdm import tqdm
@@ -68,7 +70,7 @@ def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, p
 
     cv = Clairvoyance(model=_get_model(model), tolerances=Tolerances(*tolerances), input_dir=input_dir,
                       output_dir=output_dir, detector=detector, policy=policy, workers=workers,
-                      keep_crops=keep_crops, dry_run=dry_run, correct=not no_correct)
+                      keep_crops=keep_crops, dry_run=dry_run, correct=not no_correct, scope=scope)
     t0 = time.perf_counter()
     progress = None if quiet else (lambda it, total: tqdm(it, total=total, unit="photo", file=sys.stderr))
     try:

@@ -30,6 +30,8 @@ from .types import AXES, Box, Face, FaceResult, ImageResult, Scores, Tolerances
 FINAL = "Final"
 GENERATED = "generated"
 CROPS = "crops"
+FACES = "faces"
+SCOPES = ("face", "image")
 POLICIES = ("all", "largest")
 #: Room around a face that its correction covers (a fraction of the face box's side on each side).
 REGION_MARGIN = 0.6
@@ -117,7 +119,7 @@ class Clairvoyance:
                  tolerances: Tolerances | Sequence[float] = (0.5, 0.5, 0.5),
                  input_dir: str | os.PathLike | None = None, output_dir: str | os.PathLike | None = None,
                  detector: str = detection.DEFAULT_DETECTOR, policy: str = "all", workers: int = 1,
-                 corrector: str | None = None, correct: bool = True, keep_crops: bool = False, dry_run: bool = False):
+                 corrector: str | None = None, correct: bool = True, scope: str = "face", keep_crops: bool = False, dry_run: bool = False):
         self.model = model if isinstance(model, QualityModel) else get_model(model)
         self.tolerances = Tolerances.coerce(tolerances)
         self.input_dir = Path(input_dir) if input_dir is not None else None
@@ -131,6 +133,9 @@ class Clairvoyance:
         # the classical quality model goes with the classical correctors (the baseline end to end)
         self.corrector = get_corrector(corrector or ("classical" if self.model.name == "classical" else None))
         self.correct_failures = correct
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+        self.scope = scope
         self.keep_crops = keep_crops
         self.dry_run = dry_run
         # outputs pick a free name then write it: one photo at a time, so parallel workers never collide
@@ -167,6 +172,22 @@ class Clairvoyance:
             local = [a for a in ORDER if a in axes and a != "lighting"]
             if local:
                 out = self._correct_region(out, face.box, local)
+        return out
+
+    def correct_image(self, image: np.ndarray, faces: Sequence[Face], failed: Sequence[Sequence[str]]) -> np.ndarray:
+        """``--scope image``: correct the whole photo at full resolution on every failing axis
+        (learned generators run in overlapping tiles), not only the faces."""
+        axes = [a for a in ORDER if any(a in f for f in failed)]
+        out = image
+        H, W = image.shape[:2]
+        if "lighting" in axes:
+            lit = next(f for f, fl in zip(faces, failed) if "lighting" in fl)
+            out = self.corrector.correct_lighting(out, crop_square(out, square_box(lit.box, W, H)))
+        local = [a for a in axes if a != "lighting"]
+        if local:
+            first = next(f for f, fl in zip(faces, failed) if fl)
+            sq = square_box(first.box, W, H)
+            out = self.corrector.correct(out, local, crop_square(out, sq), scale=sq.w / detection.CROP_SIZE)
         return out
 
     def _correct_region(self, image: np.ndarray, box: Box, axes: list[str]) -> np.ndarray:
@@ -273,7 +294,10 @@ class Clairvoyance:
     def _correct_photo(self, path, rel, photo, faces, results, failing, out_dir, why) -> ImageResult:
         full = photo if photo.scale == 1.0 else read_photo(path)
         axes_per_face = [list(results[i].failed) if i in failing else [] for i in range(len(faces))]
-        fixed = self.correct(full.rgb, faces, axes_per_face)
+        if self.scope == "image":
+            fixed = self.correct_image(full.rgb, faces, axes_per_face)
+        else:
+            fixed = self.correct(full.rgb, faces, axes_per_face)
         # re-judge the corrected faces where they were
         H, W = fixed.shape[:2]
         new_crops = [crop_square(fixed, square_box(f.box, W, H)) for f in faces]
@@ -294,7 +318,11 @@ class Clairvoyance:
             data = encode_image(fixed, gen_rel.suffix, full.exif)
             with self._write_lock:
                 dst = write_bytes(data, out_dir / gen_rel)
-            outs = (dst.relative_to(out_dir).as_posix(),)
+                outs = (dst.relative_to(out_dir).as_posix(),)
+                for i in failing:  # before/after face crops, to judge the correction by eye
+                    for tag, crop in (("before", faces[i].crop), ("after", new_crops[i])):
+                        p = out_dir / FINAL / GENERATED / FACES / stem.parent / f"{stem.stem}_face{i + 1}_{tag}.png"
+                        outs += (write_bytes(encode_image(crop, ".png"), p).relative_to(out_dir).as_posix(),)
         return ImageResult(rel, "corrected", tuple(results), outs, None, f"{why}; corrected ({before_after})")
 
     def _save_crops(self, rel: str, faces: Sequence[Face], out_dir: Path) -> None:

@@ -97,7 +97,7 @@ class _Recorder(Corrector):
     def __init__(self):
         self.calls = []
 
-    def correct_axis(self, image, axis, reference):
+    def correct_axis(self, image, axis, reference, scale):
         self.calls.append(axis)
         return image
 

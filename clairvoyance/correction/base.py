@@ -17,26 +17,31 @@ class Corrector:
     name = "base"
     version = "0"
 
-    def correct_axis(self, image: np.ndarray, axis: str, reference: np.ndarray) -> np.ndarray:
-        """Correct ``image`` on ``axis``; ``reference`` is the 256x256 face crop that measures it."""
+    def correct_axis(self, image: np.ndarray, axis: str, reference: np.ndarray, scale: float) -> np.ndarray:
+        """Correct ``image`` on ``axis``; ``reference`` is the 256x256 face crop that measures it and
+        ``scale`` the number of ``image`` pixels per reference pixel."""
         raise NotImplementedError
 
-    def correct(self, image: np.ndarray, axes: Sequence[str], reference: np.ndarray | None = None) -> np.ndarray:
-        """Apply the correctors of ``axes`` in series, in ``ORDER``."""
+    def correct(self, image: np.ndarray, axes: Sequence[str], reference: np.ndarray | None = None,
+                scale: float | None = None) -> np.ndarray:
+        """Apply the correctors of ``axes`` in series, in ``ORDER``. Without a ``reference`` the
+        image is its own face crop; ``scale`` defaults to the image's height over the reference's."""
         from ..detection import crop_square
         from ..types import Box
 
         out = image
         for axis in [a for a in ORDER if a in axes]:
             ref = reference if reference is not None else crop_square(out, Box(0, 0, out.shape[1], out.shape[0]))
-            out = self.correct_axis(out, axis, ref)
-            reference = None  # later axes measure the corrected image
+            k = scale if scale is not None else image.shape[0] / ref.shape[0]
+            out = self.correct_axis(out, axis, ref, k)
+            if reference is not None and scale is None:
+                reference = None  # later axes measure the corrected image
         return out
 
 
     def correct_lighting(self, image: np.ndarray, face_crop: np.ndarray) -> np.ndarray:
         """Correct the exposure of the whole photo, measured on ``face_crop`` (exposure is global)."""
-        return self.correct_axis(image, "lighting", face_crop)
+        return self.correct_axis(image, "lighting", face_crop, 1.0)
 
     @property
     def label(self) -> str:

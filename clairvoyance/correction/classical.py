@@ -15,7 +15,7 @@ from ..scoring import classical as measure
 from .base import Corrector
 
 
-def exposure_correct(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def exposure_correct(image: np.ndarray, reference: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """Shift exposure so the face's mean linear luminance meets the target, with a soft shoulder."""
     lin_ref = srgb_to_linear(reference) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
     face = lin_ref[measure._mask(lin_ref.shape[0])]
@@ -30,21 +30,19 @@ def exposure_correct(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return linear_to_srgb(lin)
 
 
-def denoise(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def denoise(image: np.ndarray, reference: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """Non-local means with a filter strength set by the measured noise level."""
     sigma = measure.noise_sigma(reference)
     h = float(np.clip(sigma * 0.9, 3, 30))
     return cv2.fastNlMeansDenoisingColored(image, None, h, h * 0.8, 7, 21)
 
 
-def sharpen(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def sharpen(image: np.ndarray, reference: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """Richardson-Lucy deconvolution with a Gaussian PSF of the measured blur, then a light unsharp mask.
 
-    The PSF sigma is measured on the 256 px crop and scaled to ``image``'s resolution.
+    The PSF sigma is measured on the 256 px crop and scaled to ``image``'s resolution by ``scale``.
     """
-    sigma_crop = min(measure.focus_sigma(reference), 4.0)
-    k = image.shape[0] / reference.shape[0] if reference.shape[0] else 1.0
-    sigma = sigma_crop * k
+    sigma = min(measure.focus_sigma(reference), 4.0) * scale
     if sigma < 0.3:
         return image.copy()
     lin = srgb_to_linear(image)
@@ -62,6 +60,6 @@ class ClassicalCorrector(Corrector):
     name = "classical"
     version = "1"
 
-    def correct_axis(self, image: np.ndarray, axis: str, reference: np.ndarray) -> np.ndarray:
+    def correct_axis(self, image: np.ndarray, axis: str, reference: np.ndarray, scale: float) -> np.ndarray:
         fn = {"lighting": exposure_correct, "noise": denoise, "focus": sharpen}[axis]
-        return fn(image, reference)
+        return fn(image, reference, scale)

@@ -134,9 +134,9 @@ class LearnedCorrector(Corrector):
         self.fallback = ClassicalCorrector()
         self.version = "+".join(sorted(g.label for g in self.generators.values())) or "none"
 
-    def correct_axis(self, image: np.ndarray, axis: str, reference: np.ndarray) -> np.ndarray:
+    def correct_axis(self, image: np.ndarray, axis: str, reference: np.ndarray, scale: float) -> np.ndarray:
         g = self.generators.get(axis)
-        return g.apply_one(image) if g else self.fallback.correct_axis(image, axis, reference)
+        return g.apply_one(image) if g else self.fallback.correct_axis(image, axis, reference, scale)
 
     def correct_lighting(self, image: np.ndarray, face_crop: np.ndarray) -> np.ndarray:
         """The generator relights the face; the tone curve it implies is applied to the whole photo."""
