@@ -75,7 +75,7 @@ def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, p
     progress = None if quiet else (lambda it, total: tqdm(it, total=total, unit="photo", file=sys.stderr))
     try:
         res = cv.run(progress=progress, log=(lambda m: None) if quiet else _err)
-    except ClairvoyanceError as e:
+    except (ClairvoyanceError, OSError) as e:  # e.g. the report cannot be written: a message, not a traceback
         _err(f"error: {e}")
         sys.exit(1)
     dt = time.perf_counter() - t0

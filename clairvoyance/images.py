@@ -25,8 +25,8 @@ UNSUPPORTED_PHOTO_EXTENSIONS = {
 #: Largest photo accepted, in pixels (a 200-megapixel guard against decompression bombs).
 MAX_PIXELS = 200_000_000
 
-# We apply our own limit, with a clearer message than Pillow's warning.
-Image.MAX_IMAGE_PIXELS = None
+# Pillow's own guard at our limit (it refuses twice that in Image.open); read_photo's check gives the clearer message.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 @dataclass
@@ -72,14 +72,17 @@ def _to_rgb8(im: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(im, dtype=np.uint8))
 
 
-def read_photo(path: str | os.PathLike, max_side: int | None = None, max_pixels: int = MAX_PIXELS) -> Photo:
+def read_photo(path: str | os.PathLike, max_side: int | None = None, max_pixels: int | None = None) -> Photo:
     """Decode ``path`` upright as 8-bit RGB.
 
     ``max_side`` asks for a reduced decode whose longer side is at least that many pixels when the
     format can do it cheaply (JPEG DCT scaling); the array may then be smaller than the original,
-    and ``Photo.scale`` says by how much. ``None`` decodes at full resolution.
+    and ``Photo.scale`` says by how much. ``None`` decodes at full resolution. ``max_pixels``
+    (default: ``MAX_PIXELS``, read at call time) is the largest image accepted.
     """
     path = Path(path)
+    if max_pixels is None:
+        max_pixels = MAX_PIXELS
     suffix = path.suffix.lower()
     if suffix in UNSUPPORTED_PHOTO_EXTENSIONS:
         raise ImageLoadError(f"unsupported format {suffix} (RAW and HEIC are not decoded by this version)")
@@ -91,22 +94,23 @@ def read_photo(path: str | os.PathLike, max_side: int | None = None, max_pixels:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            im = Image.open(path)
-            w, h = im.size
-            if w * h > max_pixels:
-                raise ImageLoadError(
-                    f"image too large: {w}x{h} = {w * h / 1e6:.0f} megapixels (limit {max_pixels / 1e6:.0f})"
-                )
-            exif = im.info.get("exif")
-            orientation = im.getexif().get(0x0112, 1)
-            upright = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
-            if max_side and im.format == "JPEG" and max(w, h) > max_side:
-                r = max_side / max(w, h)
-                im.draft("RGB", (max(1, int(w * r)), max(1, int(h * r))))
-            im.load()
-            scale = im.size[0] / w
-            im = ImageOps.exif_transpose(im)
-            rgb = _to_rgb8(im)
+            with Image.open(path) as src:  # closed whatever happens below, errors included
+                im = src
+                w, h = im.size
+                if w * h > max_pixels:
+                    raise ImageLoadError(
+                        f"image too large: {w}x{h} = {w * h / 1e6:.0f} megapixels (limit {max_pixels / 1e6:.0f})"
+                    )
+                exif = im.info.get("exif")
+                orientation = im.getexif().get(0x0112, 1)
+                upright = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+                if max_side and im.format == "JPEG" and max(w, h) > max_side:
+                    r = max_side / max(w, h)
+                    im.draft("RGB", (max(1, int(w * r)), max(1, int(h * r))))
+                im.load()
+                scale = im.size[0] / w
+                im = ImageOps.exif_transpose(im)
+                rgb = _to_rgb8(im)
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as e:

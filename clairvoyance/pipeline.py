@@ -266,15 +266,18 @@ class Clairvoyance:
         judged = decide(results, self.policy)
         failing = [i for i in judged if results[i].failed]
         final_rel = Path(FINAL) / rel
-        if faces[0].whole_image:
-            if failing:
-                return ImageResult(rel, "no_face", tuple(results), (), None,
-                                   "no face found; whole image as subject: " + explain(results, judged, self.tolerances))
-            outs = self._copy(path, out_dir, final_rel)
-            return ImageResult(rel, "no_face", tuple(results), outs, None, "no face found; whole image passes")
+        if faces[0].whole_image and failing:
+            return ImageResult(rel, "no_face", tuple(results), (), None,
+                               "no face found; whole image as subject: " + explain(results, judged, self.tolerances))
         if not failing:
-            outs = self._copy(path, out_dir, final_rel)
-            return ImageResult(rel, "selected", tuple(results), outs, None, "every judged face passes")
+            status, reason = (("no_face", "no face found; whole image passes") if faces[0].whole_image
+                              else ("selected", "every judged face passes"))
+            try:
+                outs = self._copy(path, out_dir, final_rel)
+            except OSError as e:  # an unwritable output is this photo's error; the run goes on
+                log(f"error: {rel}: cannot write {final_rel.as_posix()}: {e}")
+                return ImageResult(rel, "error", tuple(results), (), f"cannot write output: {e}", reason)
+            return ImageResult(rel, status, tuple(results), outs, None, reason)
         why = explain(results, judged, self.tolerances)
         if not self.correct_failures:
             return ImageResult(rel, "rejected", tuple(results), (), None, why)

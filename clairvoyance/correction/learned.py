@@ -5,6 +5,7 @@ tiles blended with feathered weights, so no seam shows and the result matches wh
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,8 @@ class GeneratorModel:
             blob = torch.load(path, map_location="cpu", weights_only=True)
             net = ResnetGenerator(**blob["config"])
             net.load_state_dict(blob["state_dict"])
-        except (KeyError, RuntimeError, OSError, TypeError) as e:
+        except (KeyError, RuntimeError, OSError, ValueError, TypeError, IndexError, EOFError,
+                pickle.UnpicklingError) as e:
             raise ModelFileError(f"cannot load corrector {path}: {e}") from e
         return cls(net, {k: v for k, v in blob.items() if k != "state_dict"})
 

@@ -5,6 +5,7 @@ and ``state_dict`` (plus training metadata), so files written by older versions 
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Sequence
 
@@ -41,7 +42,8 @@ class CNNModel(QualityModel):
             blob = torch.load(path, map_location="cpu", weights_only=True)
             net = archs.build(blob["arch"], **blob.get("config", {}))
             net.load_state_dict(blob["state_dict"])
-        except (KeyError, RuntimeError, OSError, ValueError, TypeError, AttributeError) as e:
+        except (KeyError, RuntimeError, OSError, ValueError, TypeError, AttributeError, IndexError, EOFError,
+                pickle.UnpicklingError) as e:
             raise ModelFileError(f"cannot load quality model {path}: {e}") from e
         pre = blob.get("preprocess", PREPROCESS)
         if pre.get("size") != 256:

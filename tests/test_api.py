@@ -1,0 +1,174 @@
+"""The Python API: Clairvoyance(...).identify / classify / correct / run, and Tolerances."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clairvoyance import AXES, Box, Clairvoyance, Scores, Tolerances, UnknownModelError, degrade
+from clairvoyance.images import read_photo
+
+from conftest import EXPECTED_SHOOT, write_jpeg
+
+
+@pytest.fixture(scope="module")
+def cv() -> Clairvoyance:
+    return Clairvoyance(model="classical")
+
+
+# --- Tolerances -------------------------------------------------------------------------------------------
+def test_tolerances_default_to_the_edge_of_acceptable():
+    assert Tolerances().as_dict() == {"focus": 0.5, "noise": 0.5, "lighting": 0.5}
+
+
+@pytest.mark.parametrize("bad", [(-0.1, 0.5, 0.5), (0.5, 1.01, 0.5), (0.5, 0.5, 2)])
+def test_tolerances_outside_zero_one_are_refused(bad):
+    with pytest.raises(ValueError, match="must be in \\[0, 1\\]"):
+        Tolerances(*bad)
+
+
+def test_tolerances_bounds_are_allowed():
+    assert Tolerances(0, 1, 0.5).as_dict() == {"focus": 0.0, "noise": 1.0, "lighting": 0.5}
+
+
+def test_tolerances_coerce_tuples_and_dicts():
+    assert Tolerances.coerce((0.1, 0.2, 0.3)) == Tolerances(0.1, 0.2, 0.3)
+    assert Tolerances.coerce({"noise": 0.7}) == Tolerances(noise=0.7)
+    assert Tolerances.coerce(None) == Tolerances()
+
+
+def test_a_score_equal_to_the_tolerance_passes():
+    tol = Tolerances(0.5, 0.6, 0.7)
+    assert tol.failed(Scores(0.5, 0.6, 0.7)) == []
+    assert tol.failed(Scores(0.49, 0.6, 0.69)) == ["focus", "lighting"]
+
+
+def test_clairvoyance_refuses_bad_tolerances_policy_model_and_detector():
+    with pytest.raises(ValueError):
+        Clairvoyance(model="classical", tolerances=(0.5, 0.5, 1.5))
+    with pytest.raises(ValueError, match="policy"):
+        Clairvoyance(model="classical", policy="most")
+    with pytest.raises(UnknownModelError, match="classical"):
+        Clairvoyance(model="no-such-model")
+    with pytest.raises(UnknownModelError, match="yunet"):
+        Clairvoyance(model="classical", detector="no-such-detector")
+
+
+# --- identify ------------------------------------------------------------------------------------------------
+def test_identify_finds_the_face_with_a_box_in_original_pixels_and_a_256_crop(cv, good_jpeg):
+    faces = cv.identify(good_jpeg)
+    assert len(faces) == 1
+    b = faces[0].box
+    assert isinstance(b, Box)
+    assert 150 < b.x + b.w / 2 < 300 and 60 < b.y + b.h / 2 < 180  # the astronaut's face, not the shuttle
+    assert 60 < b.w < 140 and 60 < b.h < 160
+    assert faces[0].crop.shape == (256, 256, 3) and faces[0].crop.dtype == np.uint8
+    assert not faces[0].whole_image
+
+
+def test_identify_accepts_a_decoded_photo_as_well_as_a_path(cv, good_jpeg):
+    assert [f.box for f in cv.identify(read_photo(good_jpeg))] == [f.box for f in cv.identify(str(good_jpeg))]
+
+
+def test_identify_returns_faces_largest_first(cv, tmp_path, two_people):
+    faces = cv.identify(write_jpeg(tmp_path / "pair.jpg", two_people))
+    assert len(faces) == 2
+    assert faces[0].box.area > faces[1].box.area
+    assert faces[0].box.x > 512 > faces[1].box.x  # Grace Hopper (right) has the larger face
+
+
+def test_identify_finds_nothing_in_a_photo_without_people(cv, tmp_path, coffee):
+    assert cv.identify(write_jpeg(tmp_path / "coffee.jpg", coffee)) == []
+
+
+# --- classify --------------------------------------------------------------------------------------------------
+def test_classify_scores_every_axis_in_unit_range(cv, good_jpeg):
+    [s] = cv.classify(cv.identify(good_jpeg))
+    assert all(0.0 <= v <= 1.0 for v in s.as_dict().values())
+
+
+def test_classify_passes_a_sharp_face_and_fails_a_blurred_one(cv, tmp_path, astronaut):
+    sharp = cv.classify(cv.identify(write_jpeg(tmp_path / "a.jpg", astronaut)))[0]
+    blurred = cv.classify(cv.identify(write_jpeg(tmp_path / "b.jpg", degrade.defocus_blur(astronaut, 8))))[0]
+    assert Tolerances().failed(sharp) == []
+    assert "focus" in Tolerances().failed(blurred)
+    assert blurred.focus < sharp.focus
+
+
+def test_classify_of_no_faces_is_empty(cv):
+    assert cv.classify([]) == []
+
+
+# --- correct -----------------------------------------------------------------------------------------------------
+def test_correct_lighting_brings_an_underexposed_face_back(cv, tmp_path, astronaut):
+    dark = degrade.exposure(astronaut, -2.0)
+    faces = cv.identify(write_jpeg(tmp_path / "dark.jpg", dark))
+    before = cv.classify(faces)[0]
+    fixed = cv.correct(dark, faces, [["lighting"]])
+    assert fixed.shape == dark.shape and fixed.dtype == np.uint8
+    after = cv.classify(cv.identify(write_jpeg(tmp_path / "fixed.jpg", fixed)))[0]
+    assert before.lighting < 0.5 <= after.lighting
+
+
+def test_correct_noise_changes_only_the_region_around_the_face(cv, tmp_path, astronaut):
+    noisy = degrade.sensor_noise(astronaut, 28, np.random.default_rng(0))
+    faces = cv.identify(write_jpeg(tmp_path / "noisy.jpg", noisy))
+    fixed = cv.correct(noisy, faces, [["noise"]])
+    assert not np.array_equal(fixed, noisy)
+    assert np.array_equal(fixed[:, 420:], noisy[:, 420:])  # far right of the face: untouched
+    assert np.array_equal(fixed[400:], noisy[400:])  # well below the face: untouched
+
+
+def test_correct_with_nothing_failed_returns_the_image_unchanged(cv, good_jpeg, astronaut):
+    faces = cv.identify(good_jpeg)
+    rgb = read_photo(good_jpeg).rgb
+    assert np.array_equal(cv.correct(rgb, faces, [[]]), rgb)
+
+
+# --- run -----------------------------------------------------------------------------------------------------------
+def test_run_gives_each_photo_its_outcome(shoot):
+    res = Clairvoyance(model="classical", input_dir=shoot, output_dir=shoot.parent / "out").run(log=lambda m: None)
+    assert {r.file: r.status for r in res.images} == EXPECTED_SHOOT
+    assert not res.ok  # the truncated file failed
+    assert res.count("selected") == 2
+    assert (res.output_dir / "report.json").is_file()
+
+
+def test_run_without_output_dir_writes_into_the_input_folder(clean_shoot):
+    res = Clairvoyance(model="classical", input_dir=clean_shoot).run(log=lambda m: None)
+    assert res.ok and res.output_dir == clean_shoot
+    assert (clean_shoot / "Final" / "astronaut.jpg").is_file()
+    assert (clean_shoot / "report.json").is_file()
+
+
+def test_run_scores_a_photo_without_faces_as_a_whole_and_flags_it(tmp_path, coffee):
+    write_jpeg(tmp_path / "in" / "coffee.jpg", coffee)
+    res = Clairvoyance(model="classical", input_dir=tmp_path / "in", dry_run=True).run(log=lambda m: None)
+    [r] = res.images
+    assert r.status == "no_face"
+    assert r.faces[0].whole_image and r.faces[0].box == Box(0, 0, coffee.shape[1], coffee.shape[0])
+    assert set(r.faces[0].scores.as_dict()) == set(AXES)
+
+
+def test_run_needs_an_existing_input_folder(tmp_path):
+    from clairvoyance import ClairvoyanceError
+
+    with pytest.raises(ClairvoyanceError):
+        Clairvoyance(model="classical", input_dir=tmp_path / "missing").run(log=lambda m: None)
+    with pytest.raises(ClairvoyanceError):
+        Clairvoyance(model="classical").run(log=lambda m: None)
+
+
+def test_run_with_several_workers_decides_the_same(shoot, tmp_path):
+    one = Clairvoyance(model="classical", input_dir=shoot, dry_run=True).run(log=lambda m: None)
+    two = Clairvoyance(model="classical", input_dir=shoot, dry_run=True, workers=2).run(log=lambda m: None)
+    assert one.report["images"] == two.report["images"]
+
+
+@pytest.mark.parametrize("policy, status", [("all", "rejected"), ("largest", "selected")])
+def test_group_policy_all_judges_every_face_largest_only_the_main_subject(tmp_path, two_people_one_blurred,
+                                                                           policy, status):
+    write_jpeg(tmp_path / "in" / "pair.jpg", two_people_one_blurred)
+    res = Clairvoyance(model="classical", input_dir=tmp_path / "in", policy=policy, dry_run=True).run(log=lambda m: None)
+    [r] = res.images
+    assert [f.failed for f in r.faces] == [(), ("focus",)]  # Hopper (largest) sharp, the astronaut blurred
+    assert r.status == status
