@@ -56,20 +56,29 @@ def write_bytes(data: bytes, dst: Path) -> Path:
     return final
 
 
-def encode_image(rgb: np.ndarray, suffix: str, exif: bytes | None = None) -> bytes:
-    """Encode an RGB array in the format its ``suffix`` names, keeping ``exif`` where it fits."""
+def encode_image(rgb: np.ndarray, suffix: str, exif: bytes | None = None, icc: bytes | None = None) -> bytes:
+    """Encode an RGB array in the format its ``suffix`` names, keeping ``exif`` and the ``icc`` colour
+    profile where the format can hold them."""
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
-           ".webp": "WEBP", ".bmp": "BMP"}.get(suffix.lower(), "PNG")
+           ".webp": "WEBP", ".bmp": "BMP", ".heic": "HEIF", ".heif": "HEIF"}.get(suffix.lower(), "PNG")
     im = Image.fromarray(rgb)
     opts: dict = {}
     if fmt == "JPEG":
         opts = {"quality": 95, "subsampling": 0}
-    if exif and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
+    if fmt == "HEIF":
+        from .images import register_heif
+
+        register_heif()
+        opts = {"quality": 95}
+    if fmt in ("JPEG", "PNG", "TIFF", "WEBP", "HEIF"):  # also when the original had none: we mark our edits
         exif_obj = Image.Exif()
-        exif_obj.load(exif)
+        if exif:
+            exif_obj.load(exif)
         exif_obj[0x0112] = 1  # pixels are stored upright now
         exif_obj[0x0131] = "Clairvoyance"  # Software: marks the file as edited by us
         opts["exif"] = exif_obj.tobytes()
+    if icc and fmt in ("JPEG", "PNG", "TIFF", "WEBP", "HEIF"):
+        opts["icc_profile"] = icc
     buf = io.BytesIO()
     im.save(buf, format=fmt, **opts)
     return buf.getvalue()

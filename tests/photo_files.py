@@ -1,0 +1,107 @@
+"""Real files in the formats photographers bring, made here from arrays: a tiny DNG (camera RAW that
+LibRaw decodes, with an embedded JPEG preview), HEIC, 16-bit and float TIFF, and an sRGB ICC profile."""
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+_BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _UNDEF, _SRATIONAL = 1, 2, 3, 4, 5, 7, 10
+_SIZE = {_BYTE: 1, _ASCII: 1, _SHORT: 2, _LONG: 4, _RATIONAL: 8, _UNDEF: 1, _SRATIONAL: 8}
+
+
+def _pack(typ: int, vals) -> bytes:
+    if typ == _ASCII:
+        return vals.encode() + b"\0"
+    if typ in (_BYTE, _UNDEF):
+        return bytes(vals)
+    if typ in (_SHORT, _LONG):
+        return struct.pack(f"<{len(vals)}{'H' if typ == _SHORT else 'I'}", *vals)
+    return b"".join(struct.pack("<ii" if typ == _SRATIONAL else "<II", int(round(v * 10000)), 10000) for v in vals)
+
+
+def write_dng(path: Path, rgb: np.ndarray, orientation: int = 1, make: str = "Clairvoyance",
+              model: str = "Test DNG") -> Path:
+    """A DNG 1.4 of ``rgb`` as a camera would store it: IFD 0 a full-size JPEG preview, a SubIFD the
+    16-bit RGGB Bayer mosaic (linear light), with ``orientation`` (EXIF code) and Make/Model."""
+    h, w = rgb.shape[:2]
+    lin = (rgb.astype(np.float64) / 255.0) ** 2.2
+    cfa = np.empty((h, w))
+    cfa[0::2, 0::2], cfa[0::2, 1::2] = lin[0::2, 0::2, 0], lin[0::2, 1::2, 1]
+    cfa[1::2, 0::2], cfa[1::2, 1::2] = lin[1::2, 0::2, 1], lin[1::2, 1::2, 2]
+    raw = (cfa * 4000 + 64).astype("<u2")
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
+    jpeg = buf.getvalue()
+    ifd0 = [(254, _LONG, [1]), (256, _LONG, [w]), (257, _LONG, [h]), (258, _SHORT, [8, 8, 8]), (259, _SHORT, [7]),
+            (262, _SHORT, [6]), (271, _ASCII, make), (272, _ASCII, model), (273, _LONG, "JPEG"),
+            (274, _SHORT, [orientation]), (277, _SHORT, [3]), (278, _LONG, [h]), (279, _LONG, [len(jpeg)]),
+            (330, _LONG, "SUB"), (50706, _BYTE, [1, 4, 0, 0]), (50707, _BYTE, [1, 1, 0, 0]),
+            (50708, _ASCII, f"{make} {model}"), (50721, _SRATIONAL, [1, 0, 0, 0, 1, 0, 0, 0, 1]),
+            (50727, _RATIONAL, [1, 1, 1]), (50728, _RATIONAL, [1, 1, 1]), (50778, _SHORT, [21])]
+    sub = [(254, _LONG, [0]), (256, _LONG, [w]), (257, _LONG, [h]), (258, _SHORT, [16]), (259, _SHORT, [1]),
+           (262, _SHORT, [32803]), (273, _LONG, "RAW"), (277, _SHORT, [1]), (278, _LONG, [h]),
+           (279, _LONG, [raw.nbytes]), (284, _SHORT, [1]), (33421, _SHORT, [2, 2]), (33422, _BYTE, [0, 1, 1, 2]),
+           (50714, _SHORT, [64]), (50717, _SHORT, [4064])]
+    off_sub = 8 + 2 + 12 * len(ifd0) + 4
+    data_at = off_sub + 2 + 12 * len(sub) + 4
+    extra = bytearray()
+    where: dict[str, int] = {"SUB": off_sub, "JPEG": 0, "RAW": 0}
+
+    def ifd(entries) -> bytes:
+        out = struct.pack("<H", len(entries))
+        for tag, typ, vals in sorted(entries, key=lambda e: e[0]):
+            data = _pack(typ, [where[vals]] if isinstance(vals, str) and vals in where else vals)
+            if len(data) <= 4:
+                out += struct.pack("<HHI", tag, typ, len(data) // _SIZE[typ]) + data.ljust(4, b"\0")
+            else:
+                out += struct.pack("<HHII", tag, typ, len(data) // _SIZE[typ], data_at + len(extra))
+                extra.extend(data + b"\0" * (len(data) % 2))
+        return out + struct.pack("<I", 0)
+
+    ifd(ifd0), ifd(sub)  # a first pass measures the out-of-line values
+    where["JPEG"] = data_at + len(extra)
+    where["RAW"] = where["JPEG"] + len(jpeg) + len(jpeg) % 2
+    extra.clear()
+    head = ifd(ifd0) + ifd(sub)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"II*\0" + struct.pack("<I", 8) + head + bytes(extra) + jpeg + b"\0" * (len(jpeg) % 2)
+                     + raw.tobytes())
+    return path
+
+
+def srgb_icc() -> bytes:
+    """A real sRGB ICC profile (LittleCMS, through Pillow)."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def camera_exif(orientation: int = 1) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "TestCam", "Model 7", orientation
+    exif[0x8769] = {0x8827: 400, 0x829A: (1, 125)}  # ISO 400, 1/125 s
+    return exif.tobytes()
+
+
+def write_heic(path: Path, rgb: np.ndarray, exif: bytes | None = None, icc: bytes | None = None) -> Path:
+    """A HEIC written by libheif (pillow-heif)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    opts = {k: v for k, v in (("exif", exif), ("icc_profile", icc)) if v}
+    Image.fromarray(rgb).save(path, format="HEIF", quality=92, **opts)
+    return path
+
+
+def write_tiff16(path: Path, rgb: np.ndarray) -> Path:
+    """A 48-bit RGB TIFF (16 bits per channel), as a scanner or a RAW converter writes it."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1]).astype(np.uint16) * 257)
+    return path
