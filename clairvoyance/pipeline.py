@@ -18,14 +18,16 @@ import cv2
 import numpy as np
 
 from . import detection
+from .cache import RunCache, clean_partial_files
 from .correction import ORDER, get_corrector, paste_back
-from .detection import DETECT_SIDE, crop_square, square_box
+from .detection import CROP_MARGIN, CROP_SIZE, DETECT_SIDE, crop_square, square_box
 from .errors import ClairvoyanceError, ImageLoadError
-from .images import IMAGE_EXTENSIONS, UNSUPPORTED_PHOTO_EXTENSIONS, Photo, read_photo
+from .images import HEIF_EXTENSIONS, IMAGE_EXTENSIONS, RAW_EXTENSIONS, UNSUPPORTED_PHOTO_EXTENSIONS, Photo, read_photo
 from .publish import copy_file, encode_image, write_bytes
 from .report import report_dict, write_report
 from .scoring import QualityModel, get_model
 from .types import AXES, Box, Face, FaceResult, ImageResult, Scores, Tolerances
+from .xmp import XMP_STYLES, sidecar_paths as xmp_sidecars
 
 FINAL = "Final"
 GENERATED = "generated"
@@ -71,7 +73,7 @@ def scan(input_dir: Path, exclude: Sequence[Path] = ()) -> tuple[list[Path], lis
                              and (d / n).resolve() not in excl and _inside(d / n, root))
         for n in sorted(filenames):
             p = d / n
-            if n.startswith(".") or (d == root and n in ("report.json", "report.csv")):
+            if n.startswith(".") or (d == root and n in ("report.json", "report.csv", "report.html")):
                 continue
             rel = p.relative_to(root).as_posix()
             if not _inside(p, root):
@@ -119,7 +121,8 @@ class Clairvoyance:
                  tolerances: Tolerances | Sequence[float] = (0.5, 0.5, 0.5),
                  input_dir: str | os.PathLike | None = None, output_dir: str | os.PathLike | None = None,
                  detector: str = detection.DEFAULT_DETECTOR, policy: str = "all", workers: int = 1,
-                 corrector: str | None = None, correct: bool = True, scope: str = "face", keep_crops: bool = False, dry_run: bool = False):
+                 corrector: str | None = None, correct: bool = True, scope: str = "face", keep_crops: bool = False, dry_run: bool = False,
+                 cache: bool = True, xmp: str | None = None, html: bool = True):
         self.model = model if isinstance(model, QualityModel) else get_model(model)
         self.tolerances = Tolerances.coerce(tolerances)
         self.input_dir = Path(input_dir) if input_dir is not None else None
@@ -138,6 +141,12 @@ class Clairvoyance:
         self.scope = scope
         self.keep_crops = keep_crops
         self.dry_run = dry_run
+        # the photographer's workflow (issue 6): run cache, XMP sidecars ("adobe" | "darktable"), report.html
+        self.use_cache = cache
+        if xmp is not None and xmp not in XMP_STYLES:
+            raise ValueError(f"xmp must be one of {XMP_STYLES}, got {xmp!r}")
+        self.xmp_style = xmp
+        self.html = html
         # outputs pick a free name then write it: one photo at a time, so parallel workers never collide
         self._write_lock = threading.Lock()
 
@@ -216,15 +225,85 @@ class Clairvoyance:
         out_dir = self.output_dir or self.input_dir
         files, skipped = scan(self.input_dir, exclude=[out_dir / FINAL, out_dir / CROPS] + ([out_dir] if out_dir != self.input_dir else []))
         for s in skipped:
-            log(f"skipped: {s}")
-        done = self._in_order(lambda p: self._process(p, self._load(p), out_dir, log), files)
-        if progress is not None:
-            done = progress(done, total=len(files))
-        results = list(done)
+            if not s.lower().endswith(".xmp (not an image file)"):  # sidecars are expected beside photos
+                log(f"skipped: {s}")
+        sidecars = xmp_sidecars(files, self.xmp_style, log) if self.xmp_style else {}
+        if not self.dry_run:
+            self._clean_partial(out_dir, sidecars)
+        cache = RunCache(out_dir, read_only=self.dry_run, log=log) if self.use_cache else None
+        try:
+            done = self._in_order(lambda p: self._job(p, out_dir, log, cache, sidecars.get(p)), files)
+            if progress is not None:
+                done = progress(done, total=len(files))
+            results = list(done)
+        finally:
+            if cache is not None:
+                cache.close()
         report = report_dict(results, self.tolerances, self.model.label, self.detector_name, self.policy, skipped)
         if not self.dry_run:
             write_report(out_dir, report, results)
+            if self.html:
+                from .html_report import write_html_report
+
+                write_html_report(out_dir, self.input_dir, report, results, self.workers)
         return RunResult(images=results, skipped=skipped, output_dir=out_dir, report=report)
+
+    # --- resumable runs and sidecars (issue 6) ---------------------------------------------------
+    @property
+    def score_key(self) -> str:
+        """Everything that changes a photo's faces or scores: model, detector and crop geometry."""
+        return f"{self.model.label}|{self.detector_name}|crop {CROP_SIZE}+{CROP_MARGIN}|detect {DETECT_SIDE}"
+
+    @property
+    def decide_key(self) -> str:
+        """Everything that changes a verdict or its outputs, given the scores."""
+        t = self.tolerances
+        return (f"{self.score_key}|tol {t.focus} {t.noise} {t.lighting}|{self.policy}|correct {self.correct_failures}"
+                f"|{self.scope}|{self.corrector.label}|crops {self.keep_crops}")
+
+    def _job(self, path: Path, out_dir: Path, log, cache: RunCache | None, sidecar: Path | None) -> ImageResult:
+        """One photo, end to end: its result (from the cache where it can be), then its XMP sidecar."""
+        result = self._cached_process(path, out_dir, log, cache)
+        if sidecar is not None and result.status != "error":
+            from .xmp import write_sidecar
+
+            judged = decide(result.faces, self.policy)
+            try:
+                write_sidecar(sidecar, result, judged, self.tolerances, self.model.label, dry_run=self.dry_run, log=log)
+            except (ClairvoyanceError, OSError) as e:  # a sidecar we cannot write is reported; the verdict stands
+                log(f"warning: {result.file}: XMP sidecar not written: {e}")
+        return result
+
+    def _cached_process(self, path: Path, out_dir: Path, log, cache: RunCache | None) -> ImageResult:
+        if cache is None:
+            return self._process(path, self._load(path), out_dir, log)
+        rel = path.relative_to(self.input_dir.resolve()).as_posix()
+        try:
+            digest = cache.digest(path)
+        except OSError:  # unreadable: the normal path reports why
+            return self._process(path, self._load(path), out_dir, log)
+        done = cache.result(rel, digest, self.decide_key)
+        if done is not None:
+            return done
+        stored = None if self.keep_crops else cache.faces(digest, self.score_key)
+        if stored is not None:  # scored before: decide again without running a model
+            faces = [FaceResult(box, s, tuple(self.tolerances.failed(s)), whole) for box, s, whole in stored]
+            result = self._decide(path, rel, faces, out_dir, log)
+        else:
+            result = self._process(path, self._load(path), out_dir, log)
+            if result.faces:
+                cache.put_faces(digest, self.score_key, result.faces)
+        if not self.dry_run:
+            cache.put_result(digest, self.decide_key, result)
+        return result
+
+    def _clean_partial(self, out_dir: Path, sidecars: dict[Path, Path]) -> None:
+        """Temporary files a killed run left behind: in our output folders, and beside the sidecars."""
+        for d in (out_dir / FINAL, out_dir / CROPS):
+            clean_partial_files(d)
+        clean_partial_files(out_dir, recursive=False)
+        for d in {s.parent for s in sidecars.values()}:
+            clean_partial_files(d, recursive=False, only_suffix=".xmp")
 
     def _load(self, p: Path) -> tuple[Photo, list[Face]] | ImageLoadError:
         """The reduced decode of ``p`` and its faces (or the whole image), or why it cannot be read."""
@@ -263,14 +342,20 @@ class Clairvoyance:
         results = [FaceResult(f.box, s, tuple(self.tolerances.failed(s)), f.whole_image) for f, s in zip(faces, scores)]
         if self.keep_crops and not self.dry_run:
             self._save_crops(rel, faces, out_dir)
+        return self._decide(path, rel, results, out_dir, log, photo, faces)
+
+    def _decide(self, path: Path, rel: str, results: list[FaceResult], out_dir: Path, log,
+                photo: Photo | None = None, faces: list[Face] | None = None) -> ImageResult:
+        """The verdict on scored faces, and its outputs. ``photo`` and ``faces`` (the decode and crops the
+        scores came from) are None when the scores come from the cache; a correction then decodes again."""
         judged = decide(results, self.policy)
         failing = [i for i in judged if results[i].failed]
         final_rel = Path(FINAL) / rel
-        if faces[0].whole_image and failing:
+        if results[0].whole_image and failing:
             return ImageResult(rel, "no_face", tuple(results), (), None,
                                "no face found; whole image as subject: " + explain(results, judged, self.tolerances))
         if not failing:
-            status, reason = (("no_face", "no face found; whole image passes") if faces[0].whole_image
+            status, reason = (("no_face", "no face found; whole image passes") if results[0].whole_image
                               else ("selected", "every judged face passes"))
             try:
                 outs = self._copy(path, out_dir, final_rel)
@@ -295,7 +380,10 @@ class Clairvoyance:
         return (Path(rel).as_posix(),)
 
     def _correct_photo(self, path, rel, photo, faces, results, failing, out_dir, why) -> ImageResult:
-        full = photo if photo.scale == 1.0 else read_photo(path)
+        # a RAW file is corrected from its full demosaic, never from the preview it was scored on
+        full = photo if photo is not None and photo.scale == 1.0 and not photo.preview else read_photo(path)
+        if faces is None:
+            faces = _faces_at(full, results)
         axes_per_face = [list(results[i].failed) if i in failing else [] for i in range(len(faces))]
         if self.scope == "image":
             fixed = self.correct_image(full.rgb, faces, axes_per_face)
@@ -314,11 +402,11 @@ class Clairvoyance:
             return ImageResult(rel, "rejected", tuple(results), (), None,
                                f"{why}; correction not enough ({before_after})")
         stem = Path(rel)
-        name = f"{stem.stem}_corrected-{'-'.join(axes)}{stem.suffix.lower() if stem.suffix.lower() in ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp') else '.png'}"
+        name = f"{stem.stem}_corrected-{'-'.join(axes)}{_output_suffix(stem.suffix)}"
         gen_rel = Path(FINAL) / GENERATED / stem.parent / name
         outs: tuple[str, ...] = (gen_rel.as_posix(),)
         if not self.dry_run:
-            data = encode_image(fixed, gen_rel.suffix, full.exif)
+            data = encode_image(fixed, gen_rel.suffix, full.exif, full.icc)
             with self._write_lock:
                 dst = write_bytes(data, out_dir / gen_rel)
                 outs = (dst.relative_to(out_dir).as_posix(),)
@@ -334,3 +422,26 @@ class Clairvoyance:
             data = encode_image(f.crop, ".png")
             with self._write_lock:
                 write_bytes(data, dst)
+
+
+def _output_suffix(suffix: str) -> str:
+    """The format of a corrected photo: the original's where we can write it; a RAW becomes a TIFF
+    (lossless, with EXIF and colour profile), HEIC stays HEIC, anything else PNG."""
+    s = suffix.lower()
+    if s in (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"):
+        return s
+    if s in RAW_EXTENSIONS:
+        return ".tif"
+    if s in HEIF_EXTENSIONS:
+        return ".heic"
+    return ".png"
+
+
+def _faces_at(full: Photo, results: Sequence[FaceResult]) -> list[Face]:
+    """Faces cut again from a full-resolution decode at their known boxes (cached scores carry no crops)."""
+    W, H = full.size
+    out = []
+    for r in results:
+        sq = square_box(r.box, W, H, margin=0.0 if r.whole_image else CROP_MARGIN)
+        out.append(Face(box=r.box, crop=crop_square(full.rgb, sq), whole_image=r.whole_image, native_size=sq.w))
+    return out

@@ -54,7 +54,7 @@ def test_corrected_photos_in_subfolders_keep_them_under_generated(tmp_path, astr
 def test_nothing_but_final_and_the_reports_is_written(shoot, tmp_path):
     out = tmp_path / "out"
     run(shoot, out)
-    assert {p.name for p in out.iterdir()} == {"Final", "report.json", "report.csv"}
+    assert {p.name for p in out.iterdir()} == {"Final", "report.json", "report.csv", "report.html", ".clairvoyance"}
     assert not list(out.rglob("*.part"))  # no temporary files left behind
 
 
@@ -129,7 +129,8 @@ def test_originals_are_never_written(shoot):
     run(shoot, workers=2)
     after = tree_hashes(shoot)
     assert {k: v for k, v in after.items() if k in before} == before
-    assert all(k.startswith("Final/") or k in ("report.json", "report.csv") for k in set(after) - set(before))
+    assert all(k.startswith(("Final/", ".clairvoyance/")) or k in ("report.json", "report.csv", "report.html")
+               for k in set(after) - set(before))
 
 
 def test_the_report_is_rewritten_on_each_run(shoot, tmp_path):

@@ -1,0 +1,147 @@
+"""The formats photographers bring: camera RAW (a real DNG that LibRaw decodes), HEIC, 16-bit and float
+TIFF, PNG and WebP; every output keeps the original's EXIF, colour profile and orientation, and a
+corrected file says that Clairvoyance edited it."""
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from clairvoyance import Clairvoyance, ImageLoadError, degrade
+from clairvoyance.images import read_photo
+
+from conftest import write_jpeg
+from photo_files import camera_exif, srgb_icc, write_dng, write_heic, write_tiff16
+
+
+def run(d, out, **kw):
+    return Clairvoyance(model="classical", input_dir=d, output_dir=out, **kw).run(log=lambda m: None)
+
+
+def exif_of(path) -> Image.Exif:
+    from clairvoyance.images import register_heif
+
+    register_heif()
+    with Image.open(path) as im:
+        return im.getexif()
+
+
+# --- RAW -------------------------------------------------------------------------------------------
+def test_a_raw_file_is_scored_on_its_preview_and_decoded_in_full_when_asked(tmp_path, astronaut):
+    p = write_dng(tmp_path / "IMG_0001.DNG", astronaut)
+    preview = read_photo(p, max_side=256)
+    full = read_photo(p)
+    assert preview.preview and not full.preview
+    assert preview.size == full.size == (512, 512)
+    assert np.abs(preview.rgb.astype(int) - astronaut).mean() < 4  # the camera's JPEG
+    assert np.corrcoef(full.rgb.ravel(), astronaut.ravel())[0, 1] > 0.9  # LibRaw's demosaic of the mosaic
+
+
+def test_a_raw_files_orientation_turns_preview_and_demosaic_upright(tmp_path, hopper):
+    stored = np.ascontiguousarray(np.rot90(hopper, 1))  # the sensor's view of a portrait shot
+    p = write_dng(tmp_path / "portrait.dng", stored, orientation=6)
+    preview, full = read_photo(p, max_side=256), read_photo(p)
+    assert preview.size == full.size == (hopper.shape[1], hopper.shape[0])
+    assert preview.rgb.shape[:2] == full.rgb.shape[:2] == hopper.shape[:2]
+    assert np.abs(preview.rgb.astype(int) - hopper).mean() < 6
+
+
+def test_raw_photos_go_through_the_run_with_their_exif(tmp_path, astronaut):
+    d = tmp_path / "in"
+    write_dng(d / "good.dng", astronaut, make="Canon", model="EOS Test")
+    write_dng(d / "dark.dng", degrade.exposure(astronaut, -2.5), make="Canon", model="EOS Test")
+    res = {r.file: r for r in run(d, tmp_path / "out").images}
+    assert res["good.dng"].status == "selected" and res["good.dng"].outputs == ("Final/good.dng",)
+    assert (tmp_path / "out/Final/good.dng").read_bytes() == (d / "good.dng").read_bytes()
+    dark = res["dark.dng"]
+    assert dark.status == "corrected", dark.reason
+    out = tmp_path / "out" / dark.outputs[0]
+    assert out.suffix == ".tif"  # a RAW is corrected into a lossless TIFF
+    ex = exif_of(out)
+    assert (ex[0x010F], ex[0x0110], ex[0x0131]) == ("Canon", "EOS Test", "Clairvoyance")
+    with Image.open(out) as im:
+        assert im.size == (512, 512)  # from the full demosaic
+
+
+def test_a_broken_raw_file_is_a_clear_error(tmp_path, astronaut):
+    p = write_dng(tmp_path / "x.nef", astronaut)
+    p.write_bytes(p.read_bytes()[:300])
+    with pytest.raises(ImageLoadError, match="RAW"):
+        read_photo(p)
+
+
+# --- HEIC ------------------------------------------------------------------------------------------
+def test_heic_photos_are_read_and_corrected_into_heic_with_exif_and_profile(tmp_path, astronaut):
+    icc = srgb_icc()
+    d = tmp_path / "in"
+    write_heic(d / "phone.heic", astronaut, camera_exif(), icc)
+    write_heic(d / "dark.HEIC", degrade.exposure(astronaut, -2.5), camera_exif(), icc)
+    photo = read_photo(d / "phone.heic")
+    assert np.abs(photo.rgb.astype(int) - astronaut).mean() < 4 and photo.icc == icc
+    res = {r.file: r for r in run(d, tmp_path / "out").images}
+    assert res["phone.heic"].status == "selected"
+    dark = res["dark.HEIC"]
+    assert dark.status == "corrected", dark.reason
+    out = tmp_path / "out" / dark.outputs[0]
+    assert out.suffix == ".heic"
+    fixed = read_photo(out)
+    assert fixed.icc == icc and exif_of(out)[0x010F] == "TestCam" and exif_of(out)[0x0131] == "Clairvoyance"
+
+
+# --- TIFF, PNG, WebP -------------------------------------------------------------------------------
+def test_16_bit_tiff_is_read_to_8_bits(tmp_path, astronaut):
+    photo = read_photo(write_tiff16(tmp_path / "scan.tif", astronaut))
+    assert photo.rgb.dtype == np.uint8 and np.abs(photo.rgb.astype(int) - astronaut).max() <= 1
+
+
+def test_a_tiff_pillow_cannot_decode_is_read_through_opencv(tmp_path, astronaut):
+    p = tmp_path / "float.tiff"
+    assert cv2.imwrite(str(p), astronaut[..., ::-1].astype(np.float32) / 255.0)  # 32-bit float RGB
+    photo = read_photo(p)
+    assert np.abs(photo.rgb.astype(int) - astronaut).max() <= 1
+
+
+@pytest.mark.parametrize("ext, fmt", [(".png", "PNG"), (".webp", "WEBP"), (".tif", "TIFF"), (".jpg", "JPEG")])
+def test_corrected_outputs_keep_exif_icc_and_orientation(tmp_path, hopper, ext, fmt):
+    """The original is stored on its side with orientation 6; the corrected copy is stored upright
+    (orientation 1) with the camera's EXIF and the colour profile kept."""
+    icc = srgb_icc()
+    stored = np.ascontiguousarray(np.rot90(degrade.exposure(hopper, -2.5), 1))
+    d = tmp_path / "in"
+    d.mkdir()
+    opts = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    if fmt == "WEBP":
+        opts["lossless"] = True
+    Image.fromarray(stored).save(d / f"dark{ext}", format=fmt, exif=camera_exif(orientation=6), icc_profile=icc, **opts)
+    [r] = run(d, tmp_path / "out").images
+    assert r.status == "corrected", r.reason
+    out = tmp_path / "out" / r.outputs[0]
+    assert out.suffix == ext
+    with Image.open(out) as im:
+        assert im.size == (hopper.shape[1], hopper.shape[0])  # upright
+        assert im.info.get("icc_profile") == icc
+        ex = im.getexif()
+        iso = ex.get_ifd(0x8769).get(0x8827)
+    assert ex[0x0112] == 1 and ex[0x010F] == "TestCam" and ex[0x0131] == "Clairvoyance"
+    assert iso == 400  # the Exif sub-IFD survives
+
+
+def test_selected_photos_are_byte_identical_copies_whatever_the_format(tmp_path, astronaut):
+    d = tmp_path / "in"
+    write_tiff16(d / "scan.tif", astronaut)
+    Image.fromarray(astronaut).save(d / "web.webp", quality=95)
+    write_jpeg(d / "a.jpg", astronaut)
+    res = run(d, tmp_path / "out")
+    assert {r.status for r in res.images} == {"selected"}
+    for r in res.images:
+        assert (tmp_path / "out" / r.outputs[0]).read_bytes() == (d / r.file).read_bytes()
+
+
+def test_an_output_from_an_original_without_exif_is_still_marked_as_edited(tmp_path, astronaut):
+    from clairvoyance.publish import encode_image
+
+    with Image.open(io.BytesIO(encode_image(astronaut, ".png"))) as im:
+        assert im.getexif()[0x0131] == "Clairvoyance"
