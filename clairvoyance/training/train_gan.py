@@ -98,14 +98,15 @@ def train_gan(opt: GanTrainOptions, log=print) -> Path:
             s.step()
         history.append({"epoch": epoch + 1, **acc, "minutes": (time.time() - t0) / 60})
         log(f"epoch {epoch + 1}: " + " ".join(f"{k} {v:.3f}" for k, v in acc.items()))
-        if (epoch + 1) % opt.save_every == 0 or epoch + 1 == opt.epochs:
+        stopping = bool(opt.max_minutes) and (time.time() - t0) / 60 > opt.max_minutes
+        if (epoch + 1) % opt.save_every == 0 or epoch + 1 == opt.epochs or stopping:
             ck = out / "checkpoints" / f"epoch_{epoch + 1:03d}.pt"
             save_generator(gan.G, opt, ck, epoch + 1)
             sample_grid(GeneratorModel.from_file(ck), val_bad[:6], val_good[:6], out / "checkpoints" / f"epoch_{epoch + 1:03d}.png")
         torch.save({"gan": gan.state_dict(), "opt_G": gan.opt_G.state_dict(), "opt_D": gan.opt_D.state_dict(),
                     "scheds": [s.state_dict() for s in scheds], "epoch": epoch + 1, "history": history}, last)
         (out / "history.json").write_text(json.dumps(history, indent=1))
-        if opt.max_minutes and (time.time() - t0) / 60 > opt.max_minutes:
+        if stopping:
             log(f"stopping after {opt.max_minutes} minutes (resume with --resume)")
             break
     return out
