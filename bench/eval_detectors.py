@@ -226,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         f"`python bench/eval_detectors.py` through `clairvoyance.detection.identify` (detection on a decode of "
         f"at most 960 px, each detector at its default threshold). A detection matches a true face at IoU >= "
         f"{IOU_MATCH} or when each box's centre lies inside the other; one-to-one. ms/photo is the whole "
-        "`identify` call (decode, detect, crops) on one CPU thread.",
+        "`identify` call (decode, detect, crops) on one CPU thread; compare it within one run only (the machine "
+        "may be shared).",
         "",
         _row(["detector", "set", "photos", "faces", "TP", "FP", "FN", "recall", "precision", "ms/photo"]),
         _row(["---"] * 10),
@@ -281,8 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                   "disk of radius 1/200 of the long side, `noise` = sensor noise sigma 30 levels, `dark` = -3 EV, "
                   "`bright` = +2 EV (clipping), `half-size` = downscaled 2x (dlib's faces become ~18-25 px); "
                   "`12MP mosaic` = the dlib photos enlarged 2x and tiled into one 4000x3000 group photo (43 faces "
-                  "of 74-106 px, ~20 px where detection looks)."
-                  "", 
+                  "of 74-106 px, ~20 px where detection looks; its cell also gives ms for the photo).", "",
                   _row(["detector", *[f"{k} recall / prec." for k in [*STRESS, "12MP mosaic"]]]),
                   _row(["---"] * (2 + len(STRESS)))]
         with tempfile.TemporaryDirectory() as tmp:
