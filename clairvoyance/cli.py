@@ -53,24 +53,30 @@ def main() -> None:
 @click.option("--policy", type=click.Choice(["all", "largest"]), default="all", show_default=True,
               help="Group photos: every face must pass (all), or only the largest face (largest).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Threads decoding and detecting photos in parallel.")
+              help="Photos processed in parallel threads (decode, detect, score, correct).")
 @click.option("--keep-crops", is_flag=True, help="Keep the 256x256 face crops in OUTPUT/crops/.")
 @click.option("--no-correct", is_flag=True, help="Reject failing photos instead of correcting them.")
 @click.option("--scope", type=click.Choice(["face", "image"]), default="face", show_default=True,
               help="Correct the failing faces (pasted back seamlessly) or the whole photo (tiled).")
 @click.option("--dry-run", is_flag=True, help="Decide and report on stdout; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--xmp", is_flag=True, help="Write an XMP sidecar next to each original: rating, colour label, scores.")
+@click.option("--xmp-style", type=click.Choice(["adobe", "darktable"]), default="adobe", show_default=True,
+              help="Sidecar name: IMG_1.xmp (Lightroom, Capture One) or IMG_1.CR3.xmp (darktable, digiKam).")
+@click.option("--no-cache", is_flag=True, help="Score every photo again (ignore OUTPUT/.clairvoyance/cache.sqlite).")
 def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, policy, workers, keep_crops,
-        no_correct, scope, dry_run, quiet) -> None:
+        no_correct, scope, dry_run, quiet, xmp, xmp_style, no_cache) -> None:
     """Select the good photos of INPUT_DIR into OUTPUT/Final/ and correct the others into
-    OUTPUT/Final/generated/; write OUTPUT/report.json and report.csv."""
+    OUTPUT/Final/generated/; write OUTPUT/report.json, report.csv and report.html. A rerun only scores
+    new or changed photos, and an interrupted run resumes where it stopped."""
     from tqdm import tqdm
 
     from .pipeline import Clairvoyance
 
     cv = Clairvoyance(model=_get_model(model), tolerances=Tolerances(*tolerances), input_dir=input_dir,
                       output_dir=output_dir, detector=detector, policy=policy, workers=workers,
-                      keep_crops=keep_crops, dry_run=dry_run, correct=not no_correct, scope=scope)
+                      keep_crops=keep_crops, dry_run=dry_run, correct=not no_correct, scope=scope,
+                      cache=not no_cache, xmp=xmp_style if xmp else None)
     t0 = time.perf_counter()
     progress = None if quiet else (lambda it, total: tqdm(it, total=total, unit="photo", file=sys.stderr))
     try:
@@ -89,7 +95,8 @@ def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, p
         _err(f"{n} photos in {dt:.1f} s ({n / dt if dt else 0:.2f} photos/s): {counts}; "
              f"most common failing axis: {common}")
         if not dry_run:
-            _err(f"results in {res.output_dir / 'Final'}; report {res.output_dir / 'report.json'}")
+            _err(f"results in {res.output_dir / 'Final'}; report {res.output_dir / 'report.json'}, "
+                 f"contact sheet {res.output_dir / 'report.html'}")
     sys.exit(0 if res.ok else 1)
 
 
@@ -339,6 +346,41 @@ def eval_gan(data_dir, axes, correctors, split, variants, grid, as_json) -> None
                        f"IQA pass after {m.get('iqa_pass_after', float('nan')):.0%}  other axes broken "
                        f"{m.get('other_axis_broken', float('nan')):.0%}  {m['seconds_per_face'] * 1000:.0f} ms/face")
 
+
+@main.command()
+@click.argument("photo_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("labels.sqlite"),
+              show_default=True, help="SQLite file for the studio's labels (created if missing).")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Dataset to label (made by `dataset build`); default: PHOTO_DIR if it holds manifest.csv.")
+@_model_option
+@click.option("--detector", type=click.Choice(sorted(detection.DETECTORS)), default=detection.DEFAULT_DETECTOR,
+              show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. The default serves this machine only; 0.0.0.0 opens it to the network.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--max-upload-mb", type=click.FloatRange(0.1), default=50, show_default=True,
+              help="Largest photo accepted by upload.")
+def serve(photo_dir, db, data_dir, model, detector, host, port, max_upload_mb) -> None:
+    """Start the web app: the IQA browser over PHOTO_DIR and its runs, and the labelling studio."""
+    import uvicorn
+
+    from .web import create_app
+
+    if model is not None:
+        _get_model(model)  # a bad --model is a usage error before anything starts
+    open_to_all = host in ("0.0.0.0", "::")
+    try:
+        app = create_app(photo_dir, db, data_dir=data_dir, model=model, detector=detector,
+                         max_upload_mb=max_upload_mb, hosts=("*",) if open_to_all else (host,))
+    except (ClairvoyanceError, OSError) as e:
+        _err(f"error: {e}")
+        sys.exit(2)
+    if open_to_all:
+        _err("warning: listening on every network interface: anyone who can reach this machine sees your photos")
+    _err(f"Clairvoyance on http://{'localhost' if open_to_all else host}:{port}/ (API docs at /docs); "
+         f"labels in {db}. Ctrl+C stops it.")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 if __name__ == "__main__":
     main()
