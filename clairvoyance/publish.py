@@ -23,10 +23,21 @@ def _free_name(dst: Path, same) -> tuple[Path, bool]:
     return cand, False
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: mkstemp creates files readable by their owner only; outputs get the usual permissions.
+_FILE_MODE = 0o666 & ~_umask()
+
+
 def _atomic_write(dst: Path, write) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

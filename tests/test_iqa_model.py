@@ -180,7 +180,7 @@ def test_human_labels_from_csv_join_training(tiny_data, tmp_path):
     with open(labels, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["file", "focus", "noise", "lighting"])
-        w.writerow([rows[0]["crop"], 0.1, 0.9, 0.8])
+        w.writerow([rows[1]["crop"], 0.1, 0.9, 0.8])  # rows[0] doubles as the validation crop
     logs = []
     opt = TrainOptions(data=str(tiny_data), out=str(tmp_path / "run"), arch="seed", epochs=1, samples_per_crop=1,
                        batch=2, workers=0, val_variants=1, labels=str(labels))

@@ -27,3 +27,35 @@ def test_studio_labels_fine_tune_the_shipped_model(tmp_path):
     assert "3 human-labelled crops" in r.stderr  # found through the dataset folder, by manifest path
     tuned = CNNModel.from_file(r.stdout.strip())
     assert tuned.meta["arch"] == "hf"  # fine-tuned from the shipped iqa, not trained from scratch
+
+
+def test_human_labels_on_held_out_crops_are_never_trained_on(tmp_path):
+    """A label on a validation or test crop must not leak it into training."""
+    import csv
+
+    import cv2
+    from skimage import data
+
+    from clairvoyance.training import dataset
+    from clairvoyance.training.train_iqa import TrainOptions, train
+
+    out = tmp_path / "data"
+    (out / "crops").mkdir(parents=True)
+    img = cv2.resize(data.astronaut()[30:230, 150:350], (256, 256))
+    rows = []
+    for i, split in enumerate(["train", "val", "test"]):
+        name = f"crops/a{i}.png"
+        cv2.imwrite(str(out / name), img[:, :, ::-1])
+        rows.append({"crop": name, "source": f"a{i}.png", "group": f"a{i}", "x": 0, "y": 0, "w": 256, "h": 256,
+                     "native": 256, "split": split})
+    dataset.write_manifest(out, rows)
+    labels = tmp_path / "labels.csv"
+    with open(labels, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "focus", "noise", "lighting"])
+        for r in rows:
+            w.writerow([r["crop"], 0.2, 0.9, 0.9])
+    logs = []
+    train(TrainOptions(data=str(out), out=str(tmp_path / "run"), arch="seed", epochs=1, samples_per_crop=1,
+                       batch=1, workers=0, val_variants=1, labels=str(labels)), log=logs.append)
+    assert any("1 human-labelled crops" in m and "2 labels on validation/test crops left out" in m for m in logs)

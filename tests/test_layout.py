@@ -151,3 +151,17 @@ def test_an_output_that_cannot_be_written_is_that_photos_error_and_the_run_finis
     assert [r.status for r in res.images] == ["error", "error"]
     assert all("cannot write" in r.error for r in res.images)
     assert (out / "report.json").is_file()
+
+
+def test_outputs_get_ordinary_file_permissions(tmp_path):
+    import os
+    import stat
+
+    from clairvoyance.publish import write_bytes, write_text
+
+    write_text("{}", tmp_path / "report.json")
+    write_bytes(b"x", tmp_path / "a.bin")
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("report.json", "a.bin"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask

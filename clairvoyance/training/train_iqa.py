@@ -22,7 +22,7 @@ from ..scoring import archs
 from ..scoring.cnn import CNNModel, save_model, to_tensor
 from ..types import AXES
 from . import metrics, synth
-from .dataset import Crops, read_human_labels
+from .dataset import Crops, read_human_labels, read_manifest
 
 
 @dataclass
@@ -100,18 +100,30 @@ def train(opt: TrainOptions, progress=None, log=print) -> Path:
     dev = device_name()
     train_c = Crops.load(Path(opt.data), "train")
     val_c = Crops.load(Path(opt.data), "val")
-    if len(train_c.images) == 0:
+    if len(train_c.images) == 0 and not opt.labels:
         raise ValueError(f"no training crops in {opt.data}")
     human = []
     if opt.labels:
-        by_file = read_human_labels(Path(opt.labels))
         from PIL import Image
+
+        by_file = read_human_labels(Path(opt.labels))
+        held_out = {r["crop"] for r in read_manifest(Path(opt.data)) if r["split"] != "train"}
+        skipped = 0
         for f, lab in by_file.items():
+            if f in held_out:  # a validation/test crop must never be trained on, whoever labelled it
+                skipped += 1
+                continue
             p = Path(f) if Path(f).is_absolute() else Path(opt.data) / f
             if p.is_file():
                 im = Image.open(p).convert("RGB").resize((256, 256))
                 human.append((np.asarray(im), lab))
-        log(f"{len(human)} human-labelled crops (override synthetic labels)")
+        # a human label replaces the synthetic ladder for that crop
+        keep = [i for i, r in enumerate(train_c.rows) if r["crop"] not in by_file]
+        train_c = Crops(train_c.images[keep], [train_c.rows[i] for i in keep])
+        log(f"{len(human)} human-labelled crops (override synthetic labels); "
+            f"{skipped} labels on validation/test crops left out")
+        if len(train_c.images) == 0 and not human:
+            raise ValueError("nothing to train on")
     val_x, val_y = fixed_set(val_c.images, opt.val_variants, opt.seed)
     config = dict(opt.config)
     net = archs.build(opt.arch, **config)
