@@ -143,3 +143,22 @@ def test_tone_curve_fitted_on_a_face_reproduces_an_exposure_change():
     darker = exposure(face, -1.5)
     out = apply_tone_curve(darker, *fit_tone_curve(darker, face))
     assert np.abs(out.astype(int) - face).mean() < 4
+
+
+def test_learned_corrector_falls_back_to_classical_for_axes_without_a_generator(monkeypatch, tmp_path):
+    from clairvoyance.correction import learned
+    from clairvoyance.correction.base import get_corrector
+
+    monkeypatch.setattr(learned, "WEIGHTS_DIR", tmp_path)  # no generators shipped here
+    c = get_corrector("learned")
+    assert c.generators == {}
+    img = exposure(np.full((64, 64, 3), 128, np.uint8), -2.0)
+    ref = img.copy()
+    assert np.array_equal(c.correct_axis(img, "lighting", ref, 1.0),
+                          get_corrector("classical").correct_axis(img, "lighting", ref, 1.0))
+
+
+def test_classical_quality_model_goes_with_classical_correctors():
+    from clairvoyance.pipeline import Clairvoyance
+
+    assert Clairvoyance(model="classical").corrector.name == "classical"
