@@ -15,6 +15,7 @@ from skimage import data
 from clairvoyance import degrade
 from clairvoyance.detection import identify
 from clairvoyance.images import Photo
+from clairvoyance.correction.base import default_corrector_name
 from clairvoyance.pipeline import Clairvoyance
 
 
@@ -23,7 +24,7 @@ def main() -> None:
     ap.add_argument("--corrector", default=None, help="learned (default when shipped) or classical")
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
-    cv = Clairvoyance(model="classical", corrector=a.corrector)
+    cv = Clairvoyance(model="classical", corrector=a.corrector or default_corrector_name())
     print(f"corrector: {cv.corrector.label}")
     rgb = cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
     faces = identify(Photo(path=None, rgb=rgb, size=(1024, 1024)))

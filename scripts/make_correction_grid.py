@@ -17,6 +17,7 @@ from skimage import data
 from clairvoyance import degrade
 from clairvoyance.detection import crop_square, identify, square_box
 from clairvoyance.images import Photo
+from clairvoyance.correction.base import default_corrector_name
 from clairvoyance.pipeline import Clairvoyance
 
 
@@ -36,7 +37,7 @@ def main() -> None:
     cases = [("focus", astro, degrade.defocus_blur(astro, 4.0)),
              ("noise", hopper, degrade.sensor_noise(hopper, 18, rng)),
              ("lighting", astro, degrade.exposure(astro, -2.0))]
-    cv = Clairvoyance(model="classical", corrector=a.corrector)
+    cv = Clairvoyance(model="classical", corrector=a.corrector or default_corrector_name())
     rows = []
     for axis, clean, bad in cases:
         faces = identify(_photo(clean))[:1]

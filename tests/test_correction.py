@@ -128,7 +128,7 @@ def test_tiled_inference_matches_whole_image_inference():
     g = GeneratorModel(net, {"axis": "noise"})
     img = np.random.default_rng(1).integers(0, 255, (300, 420, 3), dtype=np.uint8)
     whole = g.apply_one(img, tile=10_000)
-    tiled = g.apply_one(img)  # default 256 px tiles, 64 px overlap: a 2x2 grid here
+    tiled = g.apply_one(img, tile=256, overlap=64)  # a 2x2 grid of tiles here
     assert tiled.shape == img.shape
     change = np.abs(whole.astype(int) - img).mean()
     diff = np.abs(whole.astype(int) - tiled).mean()

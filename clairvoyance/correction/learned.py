@@ -17,7 +17,7 @@ from .base import Corrector
 from .networks import ResnetGenerator
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-TILE = 256
+TILE = 512
 OVERLAP = 64
 
 
