@@ -37,6 +37,11 @@ SCOPES = ("face", "image")
 POLICIES = ("all", "largest")
 #: Room around a face that its correction covers (a fraction of the face box's side on each side).
 REGION_MARGIN = 0.6
+#: Faces scoring below this on a failing axis are not corrected (rejected instead): blur sigma > 3 px or
+#: noise sigma > 35 levels, beyond the degradations the correctors were trained on, where a generator
+#: invents texture (that can even fool the quality model). An exposure curve stays reliable far
+#: further, so lighting only gives up beyond about 6 stops.
+MIN_CORRECTABLE = {"focus": 0.05, "noise": 0.05, "lighting": 0.01}
 #: Crops scored per model call.
 BATCH = 32
 
@@ -366,6 +371,11 @@ class Clairvoyance:
         why = explain(results, judged, self.tolerances)
         if not self.correct_failures:
             return ImageResult(rel, "rejected", tuple(results), (), None, why)
+        hopeless = [f"{a} {getattr(results[i].scores, a):.2f} on face {i + 1}"
+                    for i in failing for a in results[i].failed if getattr(results[i].scores, a) < MIN_CORRECTABLE[a]]
+        if hopeless:  # beyond what the correctors were made for: a "fix" would only invent detail
+            return ImageResult(rel, "rejected", tuple(results), (), None,
+                               f"{why}; too degraded to correct ({', '.join(hopeless)})")
         try:
             return self._correct_photo(path, rel, photo, faces, results, failing, out_dir, why)
         except (ClairvoyanceError, OSError, ValueError, MemoryError) as e:

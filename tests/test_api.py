@@ -172,3 +172,22 @@ def test_group_policy_all_judges_every_face_largest_only_the_main_subject(tmp_pa
     [r] = res.images
     assert [f.failed for f in r.faces] == [(), ("focus",)]  # Hopper (largest) sharp, the astronaut blurred
     assert r.status == status
+
+
+def test_a_face_too_degraded_to_correct_is_rejected_not_corrected(tmp_path):
+    """Beyond the correctors' range a generator would only invent texture (and could fool the IQA)."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    from clairvoyance import degrade
+    from clairvoyance.pipeline import MIN_CORRECTABLE, Clairvoyance
+
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(degrade.defocus_blur(data.astronaut(), 10.0)).save(src / "very_blurred.jpg", quality=95)
+    res = Clairvoyance(model="classical", input_dir=src, output_dir=tmp_path / "out").run()
+    (img,) = res.images
+    assert img.faces[0].scores.focus < MIN_CORRECTABLE["focus"]
+    assert img.status == "rejected" and "too degraded to correct" in img.reason
+    assert not (tmp_path / "out" / "Final" / "generated").exists()
