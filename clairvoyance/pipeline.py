@@ -181,7 +181,6 @@ class Clairvoyance:
         if lit:
             H, W = out.shape[:2]
             out = self.corrector.correct_lighting(out, crop_square(out, square_box(lit[0].box, W, H)))
-        H, W = out.shape[:2]
         for face, axes in zip(faces, failed):
             local = [a for a in ORDER if a in axes and a != "lighting"]
             if local:
