@@ -23,3 +23,9 @@ class QualityModel:
         """Score each HxWx3 uint8 RGB crop. ``native_sizes`` are the sides in original pixels the
         crops were resized from (a face smaller than 256 px is upscaled, not blurred)."""
         raise NotImplementedError
+
+    def predict_array(self, crops: Sequence[np.ndarray], batch: int = 32) -> np.ndarray:
+        """Scores of many crops as an N x 3 array (focus, noise, lighting), predicted in batches."""
+        rows = [[s.focus, s.noise, s.lighting] for i in range(0, len(crops), batch)
+                for s in self.predict(list(crops[i : i + batch]))]
+        return np.array(rows, dtype=float).reshape(-1, 3)

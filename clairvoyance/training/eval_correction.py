@@ -57,8 +57,7 @@ def evaluate_corrector(corrector, bad: np.ndarray, good: np.ndarray, axis: str, 
     out["ssim_gain"] = out["ssim_out"] - out["ssim_in"]
     if iqa is not None:
         j = AXES.index(axis)
-        sb = np.array([[s.focus, s.noise, s.lighting] for s in iqa.predict(list(bad))])
-        sf = np.array([[s.focus, s.noise, s.lighting] for s in iqa.predict(list(fixed))])
+        sb, sf = iqa.predict_array(bad), iqa.predict_array(fixed)
         failing = sb[:, j] < 0.5
         out["iqa_pass_after"] = float(np.mean(sf[failing, j] >= 0.5)) if failing.any() else float("nan")
         others = [k for k in range(3) if k != j]

@@ -51,16 +51,11 @@ def make_pairs(crops: np.ndarray, axis: str, variants: int, seed: int, model=Non
     bad_a, good_a = np.stack(bad), np.stack(good)
     if model is not None:
         j = AXIS_INDEX[axis]
-        sb = _scores(model, bad_a)[:, j]
-        sg = _scores(model, good_a)[:, j]
+        sb = model.predict_array(bad_a)[:, j]
+        sg = model.predict_array(good_a)[:, j]
         keep = (sb < 0.5) & (sg >= 0.5)
         bad_a, good_a = bad_a[keep], good_a[keep]
     return bad_a, good_a
-
-
-def _scores(model, imgs: np.ndarray) -> np.ndarray:
-    return np.array([[s.focus, s.noise, s.lighting] for i in range(0, len(imgs), 32)
-                     for s in model.predict(list(imgs[i : i + 32]))])
 
 
 def to_tensor(u8: np.ndarray) -> torch.Tensor:

@@ -188,6 +188,5 @@ def evaluate(model, data_dir: Path, split: str = "test", variants: int = 20, see
     """Metrics of any QualityModel on a fixed synthetic set of ``split``'s crops."""
     crops = Crops.load(Path(data_dir), split)
     x, y = fixed_set(crops.images, variants, seed)
-    p = np.array([[s.focus, s.noise, s.lighting] for i in range(0, len(x), 64)
-                  for s in model.predict(list(x[i : i + 64]))])
+    p = model.predict_array(x, batch=64)
     return metrics.iqa_metrics(p, y)
