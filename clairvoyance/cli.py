@@ -259,8 +259,11 @@ def eval_iqa(data_dir, models, split, variants, as_json, plots) -> None:
               help="paired: L1 to the clean face + adversarial; cycle: unpaired CycleGAN.")
 @click.option("--cycle", "cycle_in_paired", is_flag=True, help="Paired mode: add the cycle-consistency term.")
 @click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--arch", type=click.Choice(["resnet", "unet"]), default="resnet", show_default=True,
+              help="Generator: CycleGAN's ResNet, or pix2pix's U-Net (full-resolution skips, for denoising).")
 @click.option("--width", type=click.IntRange(4), default=16, show_default=True, help="Generator width (ngf).")
-@click.option("--blocks", type=click.IntRange(1), default=9, show_default=True, help="Residual blocks.")
+@click.option("--blocks", type=click.IntRange(1), default=9, show_default=True,
+              help="Residual blocks (resnet) or downsamplings (unet, e.g. 3).")
 @click.option("--size", type=click.IntRange(32), default=96, show_default=True, help="Training patch side.")
 @click.option("--batch", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--variants", type=click.IntRange(1), default=4, show_default=True,
@@ -274,7 +277,7 @@ def eval_iqa(data_dir, models, split, variants, as_json, plots) -> None:
 @click.option("--resume", is_flag=True)
 @click.option("--pick", "do_pick", is_flag=True, help="After training, keep the checkpoint best on validation.")
 @click.option("--max-minutes", type=float, default=None)
-def train_gan_cmd(axis, data, mode, cycle_in_paired, epochs, width, blocks, size, batch, variants, upsample,
+def train_gan_cmd(axis, data, mode, cycle_in_paired, epochs, arch, width, blocks, size, batch, variants, upsample,
                   save_every, seed, out, resume, do_pick, max_minutes) -> None:
     """Train the corrector of one axis; saves a checkpoint and a sample grid every --save-every epochs."""
     from .correction.gan import GanOptions
@@ -285,7 +288,7 @@ def train_gan_cmd(axis, data, mode, cycle_in_paired, epochs, width, blocks, size
         raise click.UsageError(f"{out} already holds a run; pass --resume or choose another --out")
     opt = GanTrainOptions(data=str(data), axis=axis, out=str(out), epochs=epochs, size=size, batch=batch,
                           variants=variants, save_every=save_every, seed=seed, max_minutes=max_minutes,
-                          gan=GanOptions(mode=mode, width=width, n_blocks=blocks, upsample=upsample,
+                          gan=GanOptions(mode=mode, arch=arch, width=width, n_blocks=blocks, upsample=upsample,
                                          cycle_in_paired=cycle_in_paired))
     train_gan(opt, log=_err)
     if do_pick:

@@ -10,7 +10,7 @@ import torch
 from clairvoyance.correction import ORDER, Corrector, paste_back
 from clairvoyance.correction.gan import CorrectionGAN, GanOptions, ImagePool
 from clairvoyance.correction.learned import GeneratorModel, apply_tone_curve, fit_tone_curve
-from clairvoyance.correction.networks import PatchDiscriminator, ResnetGenerator
+from clairvoyance.correction.networks import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from clairvoyance.degrade import exposure
 from clairvoyance.types import Box
 
@@ -27,6 +27,22 @@ def test_resnet_generator_keeps_size_and_starts_as_identity():
 def test_generator_upsampling_variants(upsample):
     g = ResnetGenerator(width=8, n_blocks=1, upsample=upsample)
     assert g(torch.zeros(2, 3, 32, 32)).shape == (2, 3, 32, 32)
+
+
+@pytest.mark.parametrize("upsample", ["resize", "deconv"])
+def test_unet_generator_keeps_size_starts_as_identity_and_skips_at_full_resolution(upsample):
+    torch.manual_seed(0)
+    g = UnetGenerator(width=4, n_blocks=3, upsample=upsample)
+    assert g.multiple == 8
+    x = torch.rand(1, 3, 40, 56) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(g(x), x)
+        torch.nn.init.normal_(g.out.weight, 0, 0.1)
+        # a one-pixel change at the input changes that pixel's output: full-resolution detail survives
+        y = x.clone()
+        y[0, :, 20, 20] += 0.5
+        d = (g(y) - g(x)).abs().sum(1)[0]
+    assert d[20, 20] > 0.3 and d.argmax() == 20 * 56 + 20
 
 
 def test_patchgan_sees_70px_patches():
@@ -75,17 +91,20 @@ def gan_data(tmp_path):
     return out
 
 
-def test_train_gan_cadence_pick_and_resume(gan_data, tmp_path):
+@pytest.mark.parametrize("arch", ["resnet", "unet"])
+def test_train_gan_cadence_pick_and_resume(gan_data, tmp_path, arch):
     from clairvoyance.training.train_gan import GanTrainOptions, pick, train_gan
 
     out = tmp_path / "run"
     opt = GanTrainOptions(data=str(gan_data), axis="noise", out=str(out), epochs=2, size=32, batch=2, variants=1,
-                          save_every=1, filter_model=None, gan=GanOptions(width=4, n_blocks=1, d_width=4))
+                          save_every=1, filter_model=None, gan=GanOptions(arch=arch, width=4, n_blocks=1, d_width=4))
     train_gan(opt, log=lambda m: None)
     cks = sorted(p.name for p in (out / "checkpoints").glob("epoch_*"))
     assert cks == ["epoch_001.png", "epoch_001.pt", "epoch_002.png", "epoch_002.pt"]
     best = pick(out, gan_data, "noise", log=lambda m: None)
-    assert GeneratorModel.from_file(best).axis == "noise"
+    loaded = GeneratorModel.from_file(best)
+    assert loaded.axis == "noise" and loaded.meta["arch"] == arch
+    assert type(loaded.net).__name__ == {"resnet": "ResnetGenerator", "unet": "UnetGenerator"}[arch]
     opt.epochs = 3
     logs = []
     train_gan(opt, log=logs.append)
@@ -120,9 +139,10 @@ def test_paste_back_leaves_the_border_and_outside_untouched():
     assert out[52, 62].min() == 255  # the centre is the patch
 
 
-def test_tiled_inference_matches_whole_image_inference():
+@pytest.mark.parametrize("arch", ["resnet", "unet"])
+def test_tiled_inference_matches_whole_image_inference(arch):
     torch.manual_seed(0)
-    net = ResnetGenerator(width=4, n_blocks=2)
+    net = ResnetGenerator(width=4, n_blocks=2) if arch == "resnet" else UnetGenerator(width=4, n_blocks=3)
     for p in net.parameters():  # a non-identity generator
         torch.nn.init.normal_(p, 0, 0.05)
     g = GeneratorModel(net, {"axis": "noise"})

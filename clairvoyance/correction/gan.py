@@ -20,12 +20,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .networks import PatchDiscriminator, ResnetGenerator, init_weights
+from .networks import PatchDiscriminator, init_weights, make_generator
 
 
 @dataclass
 class GanOptions:
     mode: str = "paired"  # or "cycle"
+    arch: str = "resnet"  # or "unet"
     width: int = 16
     n_blocks: int = 9
     upsample: str = "resize"
@@ -72,7 +73,7 @@ class CorrectionGAN(nn.Module):
     def __init__(self, opt: GanOptions):
         super().__init__()
         self.opt = opt
-        gen = lambda: ResnetGenerator(opt.width, opt.n_blocks, opt.upsample)
+        gen = lambda: make_generator(opt.arch, width=opt.width, n_blocks=opt.n_blocks, upsample=opt.upsample)
         self.G = gen()
         self.D_B = PatchDiscriminator(opt.d_width)  # judges "good" images
         nets = [self.G, self.D_B]
@@ -82,7 +83,8 @@ class CorrectionGAN(nn.Module):
             self.D_A = PatchDiscriminator(opt.d_width)
             nets += [self.F, self.D_A]
         for n in nets:
-            init_weights(n)
+            if opt.arch == "resnet" or isinstance(n, PatchDiscriminator):  # the U-Net has no normalisation:
+                init_weights(n)  # it keeps PyTorch's default (Kaiming) initialisation
         g_params = list(self.G.parameters()) + (list(self.F.parameters()) if self.uses_cycle else [])
         d_params = list(self.D_B.parameters()) + (list(self.D_A.parameters()) if self.uses_cycle else [])
         self.opt_G = torch.optim.Adam(g_params, lr=opt.lr, betas=(opt.beta1, 0.999))

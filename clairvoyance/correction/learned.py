@@ -14,7 +14,7 @@ import torch
 from ..degrade import linear_to_srgb, srgb_to_linear
 from ..errors import ModelFileError
 from .base import Corrector
-from .networks import ResnetGenerator
+from .networks import make_generator
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 TILE = 512
@@ -23,7 +23,7 @@ OVERLAP = 64
 
 def save_generator(G: torch.nn.Module, opt, path: Path, epoch: int) -> None:
     g = opt.gan
-    blob = {"kind": "corrector", "axis": opt.axis, "arch": "resnet",
+    blob = {"kind": "corrector", "axis": opt.axis, "arch": g.arch,
             "config": {"width": g.width, "n_blocks": g.n_blocks, "upsample": g.upsample},
             "mode": g.mode, "epoch": epoch, "version": opt.version, "size": opt.size,
             "state_dict": {k: v.detach().cpu() for k, v in G.state_dict().items()}}
@@ -55,7 +55,7 @@ class GeneratorModel:
     def from_file(cls, path: str | Path) -> "GeneratorModel":
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
-            net = ResnetGenerator(**blob["config"])
+            net = make_generator(blob.get("arch", "resnet"), **blob["config"])
             net.load_state_dict(blob["state_dict"])
         except (KeyError, RuntimeError, OSError, ValueError, TypeError, IndexError, EOFError,
                 pickle.UnpicklingError) as e:
@@ -64,9 +64,10 @@ class GeneratorModel:
 
     @torch.no_grad()
     def _run(self, u8: np.ndarray) -> np.ndarray:
-        """One image (H, W multiples of 4 after reflection padding)."""
+        """One image, reflection-padded to the multiple of 2^k the generator's downsamplings need."""
         h, w = u8.shape[:2]
-        ph, pw = (-h) % 4, (-w) % 4
+        m = self.net.multiple
+        ph, pw = (-h) % m, (-w) % m
         x = torch.from_numpy(np.ascontiguousarray(u8)).permute(2, 0, 1)[None].float().div(127.5).sub(1)
         if ph or pw:
             x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
