@@ -43,6 +43,8 @@ class Photo:
     ``scale`` is pixels-of-this-array per pixel-of-the-original (1.0 for a full decode).
     ``preview`` is True when the pixels are a RAW file's embedded JPEG preview, not its own data
     (good for scoring; a correction decodes the RAW itself). ``icc`` is the colour profile, kept in outputs.
+    ``rgb16`` is a RAW file's full 16-bit demosaic when asked for (``read_photo(keep_16bit=True)``);
+    ``rgb`` is then its top 8 bits, exactly LibRaw's own 8-bit rendering.
     """
 
     path: Path
@@ -52,6 +54,7 @@ class Photo:
     exif: bytes | None = None
     icc: bytes | None = None
     preview: bool = False
+    rgb16: np.ndarray | None = None
 
 
 def is_photo_path(path: Path) -> bool:
@@ -83,13 +86,16 @@ def _to_rgb8(im: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(im, dtype=np.uint8))
 
 
-def read_photo(path: str | os.PathLike, max_side: int | None = None, max_pixels: int | None = None) -> Photo:
+def read_photo(path: str | os.PathLike, max_side: int | None = None, max_pixels: int | None = None,
+               keep_16bit: bool = False) -> Photo:
     """Decode ``path`` upright as 8-bit RGB.
 
     ``max_side`` asks for a reduced decode whose longer side is at least that many pixels when the
     format can do it cheaply (JPEG DCT scaling); the array may then be smaller than the original,
     and ``Photo.scale`` says by how much. ``None`` decodes at full resolution. ``max_pixels``
-    (default: ``MAX_PIXELS``, read at call time) is the largest image accepted.
+    (default: ``MAX_PIXELS``, read at call time) is the largest image accepted. ``keep_16bit`` also
+    keeps a RAW file's full-resolution 16-bit demosaic in ``Photo.rgb16`` (for a 16-bit output; it
+    costs 6 more bytes per pixel).
     """
     path = Path(path)
     if max_pixels is None:
@@ -103,7 +109,7 @@ def read_photo(path: str | os.PathLike, max_side: int | None = None, max_pixels:
     except OSError as e:
         raise ImageLoadError(f"cannot read file: {e.strerror or e}") from e
     if suffix in RAW_EXTENSIONS:
-        return _read_raw(path, max_side, max_pixels)
+        return _read_raw(path, max_side, max_pixels, keep_16bit)
     if suffix in HEIF_EXTENSIONS:
         register_heif()
     try:
@@ -192,9 +198,9 @@ _RAW_EXIF_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)  # des
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 
 
-def _read_raw(path: Path, max_side: int | None, max_pixels: int) -> Photo:
+def _read_raw(path: Path, max_side: int | None, max_pixels: int, keep_16bit: bool = False) -> Photo:
     """A camera RAW file: its embedded preview when ``max_side`` allows one that large, else a demosaic
-    (half size when that is still at least ``max_side``)."""
+    (half size when that is still at least ``max_side``); with ``keep_16bit`` a full one at 16 bits too."""
     import rawpy
 
     try:
@@ -212,13 +218,18 @@ def _read_raw(path: Path, max_side: int | None, max_pixels: int) -> Photo:
                     return Photo(path=path, rgb=preview, size=upright, scale=preview.shape[1] / upright[0],
                                  exif=exif, preview=True)
             half = bool(max_side) and max(w, h) // 2 >= max_side
-            rgb = raw.postprocess(use_camera_wb=True, output_bps=8, half_size=half)
+            rgb16 = None
+            if keep_16bit and not half:
+                rgb16 = np.ascontiguousarray(raw.postprocess(use_camera_wb=True, output_bps=16))
+                rgb = (rgb16 >> 8).astype(np.uint8)  # LibRaw's 8-bit output is exactly its 16-bit one >> 8
+            else:
+                rgb = raw.postprocess(use_camera_wb=True, output_bps=8, half_size=half)
     except ImageLoadError:
         raise
     except (rawpy.LibRawError, OSError, ValueError, MemoryError) as e:
         raise ImageLoadError(f"corrupt or unsupported RAW file ({type(e).__name__}: {e})") from e
     rgb = np.ascontiguousarray(rgb)
-    return Photo(path=path, rgb=rgb, size=upright, scale=rgb.shape[1] / upright[0], exif=exif)
+    return Photo(path=path, rgb=rgb, size=upright, scale=rgb.shape[1] / upright[0], exif=exif, rgb16=rgb16)
 
 
 def _raw_preview(raw, orientation: int) -> np.ndarray | None:

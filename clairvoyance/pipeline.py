@@ -389,8 +389,11 @@ class Clairvoyance:
         return (Path(rel).as_posix(),)
 
     def _correct_photo(self, path, rel, photo, faces, results, failing, out_dir, why) -> ImageResult:
-        # a RAW file is corrected from its full demosaic, never from the preview it was scored on
-        full = photo if photo is not None and photo.scale == 1.0 and not photo.preview else read_photo(path)
+        # a RAW file is corrected from its full demosaic, never from the preview it was scored on, and
+        # its 16-bit demosaic is kept for the output
+        raw = path.suffix.lower() in RAW_EXTENSIONS
+        reuse = photo is not None and photo.scale == 1.0 and not photo.preview and (photo.rgb16 is not None or not raw)
+        full = photo if reuse else read_photo(path, keep_16bit=raw)
         if faces is None:
             faces = _faces_at(full, results)
         axes_per_face = [list(results[i].failed) if i in failing else [] for i in range(len(faces))]
@@ -415,7 +418,8 @@ class Clairvoyance:
         gen_rel = Path(FINAL) / GENERATED / stem.parent / name
         outs: tuple[str, ...] = (gen_rel.as_posix(),)
         if not self.dry_run:
-            data = encode_image(fixed, gen_rel.suffix, full.exif, full.icc)
+            pixels = fixed if full.rgb16 is None else on_16bit(full.rgb16, full.rgb, fixed)
+            data = encode_image(pixels, gen_rel.suffix, full.exif, full.icc)
             with self._write_lock:
                 dst = write_bytes(data, out_dir / gen_rel)
                 outs = (dst.relative_to(out_dir).as_posix(),)
@@ -444,6 +448,19 @@ def _output_suffix(suffix: str) -> str:
     if s in HEIF_EXTENSIONS:
         return ".heic"
     return ".png"
+
+
+def on_16bit(orig16: np.ndarray, orig8: np.ndarray, fixed8: np.ndarray, rows: int = 256) -> np.ndarray:
+    """A correction made on 8 bits, applied to the 16-bit pixels it was made from as a residual:
+    ``orig16 + (fixed8 - orig8) * 257``, clipped. Where the correction changed nothing the result is
+    ``orig16`` exactly, so untouched areas keep every bit of the RAW. Works ``rows`` rows at a time
+    (a 24-megapixel photo needs no 32-bit copy of itself)."""
+    out = np.empty_like(orig16)
+    for y in range(0, orig16.shape[0], rows):
+        band = slice(y, y + rows)
+        delta = fixed8[band].astype(np.int32) - orig8[band]
+        out[band] = np.clip(orig16[band] + delta * 257, 0, 65535)
+    return out
 
 
 def _faces_at(full: Photo, results: Sequence[FaceResult]) -> list[Face]:

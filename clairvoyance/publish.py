@@ -6,6 +6,7 @@ import io
 import os
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +70,13 @@ def write_bytes(data: bytes, dst: Path) -> Path:
 
 def encode_image(rgb: np.ndarray, suffix: str, exif: bytes | None = None, icc: bytes | None = None) -> bytes:
     """Encode an RGB array in the format its ``suffix`` names, keeping ``exif`` and the ``icc`` colour
-    profile where the format can hold them."""
+    profile where the format can hold them. A 16-bit (uint16) array is written as a 48-bit TIFF."""
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
            ".webp": "WEBP", ".bmp": "BMP", ".heic": "HEIF", ".heif": "HEIF"}.get(suffix.lower(), "PNG")
+    if rgb.dtype == np.uint16:
+        if fmt != "TIFF":
+            raise ValueError(f"16-bit pixels are written as TIFF only, not {suffix}")
+        return _tiff16(rgb, _marked_exif(exif), icc)
     im = Image.fromarray(rgb)
     opts: dict = {}
     if fmt == "JPEG":
@@ -82,17 +87,52 @@ def encode_image(rgb: np.ndarray, suffix: str, exif: bytes | None = None, icc: b
         register_heif()
         opts = {"quality": 95}
     if fmt in ("JPEG", "PNG", "TIFF", "WEBP", "HEIF"):  # also when the original had none: we mark our edits
-        exif_obj = Image.Exif()
-        if exif:
-            exif_obj.load(exif)
-        exif_obj[0x0112] = 1  # pixels are stored upright now
-        exif_obj[0x0131] = "Clairvoyance"  # Software: marks the file as edited by us
-        opts["exif"] = exif_obj.tobytes()
+        opts["exif"] = _marked_exif(exif).tobytes()
     if icc and fmt in ("JPEG", "PNG", "TIFF", "WEBP", "HEIF"):
         opts["icc_profile"] = icc
     buf = io.BytesIO()
     im.save(buf, format=fmt, **opts)
     return buf.getvalue()
+
+
+def _marked_exif(exif: bytes | None) -> Image.Exif:
+    """The original's EXIF for an output: stored upright, and marked as edited by Clairvoyance."""
+    exif_obj = Image.Exif()
+    if exif:
+        exif_obj.load(exif)
+    exif_obj[0x0112] = 1  # pixels are stored upright now
+    exif_obj[0x0131] = "Clairvoyance"  # Software: marks the file as edited by us
+    return exif_obj
+
+
+#: Rows of a 48-bit TIFF per strip: about 256 KB of pixels, so readers can decode it piece by piece.
+_STRIP_BYTES = 1 << 18
+
+
+def _tiff16(rgb: np.ndarray, exif: Image.Exif, icc: bytes | None) -> bytes:
+    """A 48-bit RGB TIFF of ``rgb`` (uint16), deflate-compressed with the horizontal predictor, whose
+    IFD 0 also holds ``exif``'s tags and sub-IFDs and the ``icc`` profile. Pillow cannot hold 16-bit RGB
+    pixels, so the file is laid out here; Pillow's IFD writer writes the tags (as for any EXIF)."""
+    h, w = rgb.shape[:2]
+    rows = max(1, _STRIP_BYTES // (w * 6))
+    dtype = "<u2" if exif.endian == "<" else ">u2"  # the pixels follow the byte order of the tags (MM by default)
+    strips = []
+    for y in range(0, h, rows):
+        band = rgb[y : y + rows]
+        diff = band.copy()
+        diff[:, 1:] -= band[:, :-1]  # predictor 2: each sample minus its left neighbour, modulo 2^16
+        strips.append(zlib.compress(diff.astype(dtype).tobytes(), 6))
+    ifd = exif  # a fresh object from _marked_exif: the image's own tags join the original's
+    ifd.update({256: w, 257: h, 258: (16, 16, 16), 259: 8, 262: 2, 277: 3, 278: rows, 284: 1, 317: 2, 339: (1, 1, 1),
+                279: tuple(len(s) for s in strips)})
+    for tag, value in ((282, 72), (283, 72), (296, 2)):  # 72 dpi unless the original says otherwise
+        ifd.setdefault(tag, value)
+    if icc:
+        ifd[34675] = icc
+    # Pillow's IFD writer counts strip offsets from the end of the tags' data, where the strips go
+    ifd[273] = tuple(np.cumsum([0] + [len(s) for s in strips[:-1]]).tolist())
+    head = ifd.tobytes(8)[6:]  # without "Exif\0\0": a TIFF header, IFD 0 at 8, then the tags' data
+    return head + b"".join(strips)
 
 
 def write_text(text: str, dst: Path) -> None:

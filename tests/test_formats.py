@@ -1,6 +1,6 @@
 """The formats photographers bring: camera RAW (a real DNG that LibRaw decodes), HEIC, 16-bit and float
-TIFF, PNG and WebP; every output keeps the original's EXIF, colour profile and orientation, and a
-corrected file says that Clairvoyance edited it."""
+TIFF, PNG and WebP; every output keeps the original's EXIF, colour profile and orientation, a corrected
+RAW is a 16-bit TIFF, and a corrected file says that Clairvoyance edited it."""
 from __future__ import annotations
 
 import io
@@ -8,10 +8,13 @@ import io
 import cv2
 import numpy as np
 import pytest
+import rawpy
 from PIL import Image
 
 from clairvoyance import Clairvoyance, ImageLoadError, degrade
+from clairvoyance.detection import square_box
 from clairvoyance.images import read_photo
+from clairvoyance.pipeline import REGION_MARGIN
 
 from conftest import write_jpeg
 from photo_files import camera_exif, srgb_icc, write_dng, write_heic, write_tiff16
@@ -64,6 +67,25 @@ def test_raw_photos_go_through_the_run_with_their_exif(tmp_path, astronaut):
     assert (ex[0x010F], ex[0x0110], ex[0x0131]) == ("Canon", "EOS Test", "Clairvoyance")
     with Image.open(out) as im:
         assert im.size == (512, 512)  # from the full demosaic
+
+
+def test_a_corrected_raw_is_a_16_bit_tiff_that_keeps_the_demosaic_wherever_the_correction_did_not_touch(
+        tmp_path, astronaut):
+    d = tmp_path / "in"
+    write_dng(d / "soft.dng", degrade.defocus_blur(astronaut, 3))
+    [r] = run(d, tmp_path / "out").images
+    assert r.status == "corrected" and r.outputs[0].endswith("soft_corrected-focus.tif"), r.reason
+    out = cv2.imread(str(tmp_path / "out" / r.outputs[0]), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    with rawpy.imread(str(d / "soft.dng")) as raw:
+        demosaic = raw.postprocess(use_camera_wb=True, output_bps=16)
+    assert out.dtype == np.uint16 and out.shape == demosaic.shape
+    region = square_box(r.faces[0].box, 512, 512, margin=REGION_MARGIN)  # where a face's correction may reach
+    inside = np.zeros(out.shape[:2], bool)
+    inside[region.y : region.y + region.h, region.x : region.x + region.w] = True
+    changed = np.any(out != demosaic, axis=2)
+    assert changed[inside].mean() > 0.2 and not changed[~inside].any()
+    step = out.astype(int) - demosaic  # the 8-bit correction, added to the 16 bits as a residual
+    assert np.all((step % 257 == 0) | (out == 0) | (out == 65535))
 
 
 def test_a_broken_raw_file_is_a_clear_error(tmp_path, astronaut):
