@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .errors import ImageLoadError
+from .exif import descriptive_exif, raw_exif
 
 #: Camera RAW formats, decoded by rawpy (LibRaw).
 RAW_EXTENSIONS = {".cr2", ".cr3", ".nef", ".nrw", ".arw", ".dng", ".raf", ".orf", ".rw2", ".pef", ".srw"}
@@ -124,7 +125,7 @@ def read_photo(path: str | os.PathLike, max_side: int | None = None, max_pixels:
                     )
                 exif = im.info.get("exif")
                 if exif is None and im.format == "TIFF":  # a TIFF's EXIF is its own tags
-                    exif = _descriptive_exif(im.getexif())
+                    exif = descriptive_exif(im.getexif())
                 icc = im.info.get("icc_profile")
                 orientation = im.getexif().get(0x0112, 1)
                 upright = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
@@ -193,9 +194,6 @@ def _read_tiff_cv2(path: Path, max_pixels: int) -> Photo | None:
 
 # LibRaw's flip code -> the EXIF orientation it stands for
 _RAW_FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
-#: Tags of a TIFF-based file's first IFD that describe the photo (not its pixel data), kept in outputs.
-_RAW_EXIF_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)  # description, make, model, software, date, artist, copyright
-_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 
 
 def _read_raw(path: Path, max_side: int | None, max_pixels: int, keep_16bit: bool = False) -> Photo:
@@ -211,7 +209,7 @@ def _read_raw(path: Path, max_side: int | None, max_pixels: int, keep_16bit: boo
             if w * h > max_pixels:
                 raise ImageLoadError(f"image too large: {w}x{h} = {w * h / 1e6:.0f} megapixels (limit {max_pixels / 1e6:.0f})")
             upright = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
-            exif = _raw_exif(path, orientation)
+            exif = raw_exif(path, orientation)
             if max_side:
                 preview = _raw_preview(raw, orientation)
                 if preview is not None and max(preview.shape[:2]) >= min(max_side, max(w, h)):
@@ -254,32 +252,3 @@ def _raw_preview(raw, orientation: int) -> np.ndarray | None:
         return None
     # the preview is stored as the sensor sees it; the RAW's own orientation turns it upright
     return np.ascontiguousarray({3: np.rot90(rgb, 2), 6: np.rot90(rgb, -1), 8: np.rot90(rgb, 1)}.get(orientation, rgb))
-
-
-def _raw_exif(path: Path, orientation: int) -> bytes | None:
-    """The photographic EXIF of a TIFF-based RAW (camera, date, exposure, GPS), without its raw-data tags."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path) as im:
-                return _descriptive_exif(im.getexif(), orientation)
-    except (OSError, SyntaxError, ValueError, KeyError, TypeError):
-        return None  # not TIFF-based (CR3, RAF...): the output carries no EXIF rather than a wrong one
-
-
-def _descriptive_exif(src: Image.Exif, orientation: int | None = None) -> bytes | None:
-    """The tags of a TIFF-structured file that describe the photo (camera, date, exposure, GPS), without
-    the ones that describe its pixel data (strips, sizes, DNG tags), which must not travel to another file."""
-    out = Image.Exif()
-    for tag in _RAW_EXIF_TAGS:
-        if tag in src:
-            out[tag] = src[tag]
-    for ifd in (_EXIF_IFD, _GPS_IFD):
-        sub = src.get_ifd(ifd)
-        if sub:
-            out[ifd] = dict(sub)
-    if orientation is not None:
-        out[0x0112] = orientation
-    elif 0x0112 in src:
-        out[0x0112] = src[0x0112]
-    return out.tobytes() if len(out) else None

@@ -105,3 +105,89 @@ def write_tiff16(path: Path, rgb: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     assert cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1]).astype(np.uint16) * 257)
     return path
+
+
+# --- camera RAW whose EXIF is not a TIFF of its own: CR3 and RAF ------------------------------------
+#: What a camera writes about a shot: IFD 0, Exif and GPS tags as (tag, type, values); read back by exiftool.
+SHOT_IFD0 = [(271, _ASCII, "Canon"), (272, _ASCII, "Canon EOS R5"), (274, _SHORT, [1]),
+             (306, _ASCII, "2024:05:01 10:00:00")]
+SHOT_EXIF = [(33434, _RATIONAL, [1 / 125]), (33437, _RATIONAL, [2.8]), (34855, _SHORT, [400]),
+             (36867, _ASCII, "2024:05:01 10:00:00"), (42036, _ASCII, "RF24-70mm F2.8 L IS USM")]
+SHOT_GPS = [(0, _BYTE, [2, 3, 0, 0]), (1, _ASCII, "N"), (2, _RATIONAL, [48, 51, 29.5]), (3, _ASCII, "E"),
+            (4, _RATIONAL, [2, 17, 40])]
+
+
+def tiff_ifd(entries) -> bytes:
+    """A little-endian TIFF structure holding one IFD of ``entries`` (tag, type, values), as a CR3's
+    CMTn boxes do."""
+    n = len(entries)
+    data_at = 8 + 2 + 12 * n + 4
+    out, extra = struct.pack("<H", n), bytearray()
+    for tag, typ, vals in sorted(entries, key=lambda e: e[0]):
+        data = _pack(typ, vals)
+        if len(data) <= 4:
+            out += struct.pack("<HHI", tag, typ, len(data) // _SIZE[typ]) + data.ljust(4, b"\0")
+        else:
+            out += struct.pack("<HHII", tag, typ, len(data) // _SIZE[typ], data_at + len(extra))
+            extra.extend(data + b"\0" * (len(data) % 2))
+    return b"II*\0" + struct.pack("<I", 8) + out + struct.pack("<I", 0) + bytes(extra)
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def write_cr3(path: Path, rgb: np.ndarray, ifd0=SHOT_IFD0, exif=SHOT_EXIF, gps=SHOT_GPS) -> Path:
+    """A Canon CR3's structure (ISO base media file): ``ftyp`` brand ``crx ``, then ``moov`` holding
+    Canon's ``uuid`` box with CMT1 (IFD 0), CMT2 (Exif), CMT3 (maker note), CMT4 (GPS) and a THMB
+    thumbnail, then ``mdat`` with a JPEG. Real readers (exiftool) read its EXIF; LibRaw cannot decode
+    its pixels (there is no CRX-coded image in it)."""
+    from clairvoyance.exif import CR3_UUID
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=85)
+    jpeg = buf.getvalue()
+    canon = (_box(b"CNCV", b"CanonCR3_001/00.09.00/00.00.00")
+             + _box(b"CMT1", tiff_ifd(ifd0)) + _box(b"CMT2", tiff_ifd(exif))
+             + _box(b"CMT3", tiff_ifd([(6, _ASCII, "Canon EOS R5")])) + _box(b"CMT4", tiff_ifd(gps))
+             + _box(b"THMB", b"\0" * 16))
+    ftyp = _box(b"ftyp", b"crx " + struct.pack(">I", 1) + b"crx isom")
+    moov = _box(b"moov", _box(b"uuid", CR3_UUID + canon))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(ftyp + moov + _box(b"mdat", jpeg))
+    return path
+
+
+def write_raf(path: Path, rgb: np.ndarray, exif: bytes) -> Path:
+    """A Fujifilm RAF's structure: the 84-byte header (magic, version, camera id and name, directory
+    version), the offset and length of the embedded JPEG (which carries ``exif``) and of the CFA
+    header and data, big-endian, then the JPEG and a small mosaic."""
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=85, exif=exif)
+    jpeg = buf.getvalue()
+    cfa = bytes(64)
+    head = (b"FUJIFILMCCD-RAW 0201FF383501" + b"X-T5".ljust(32, b"\0") + b"0100" + bytes(20))
+    assert len(head) == 84
+    jpeg_at = 148  # header, the offset table, and room as in real files
+    cfa_at = jpeg_at + len(jpeg)
+    table = struct.pack(">IIIIII", jpeg_at, len(jpeg), 0, 0, cfa_at, len(cfa))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((head + table).ljust(jpeg_at, b"\0") + jpeg + cfa)
+    return path
+
+
+def shot_exif() -> bytes:
+    """The same shot's EXIF as a JPEG (a RAF's embedded one) carries it, written by Pillow."""
+    from fractions import Fraction
+
+    from PIL.TiffImagePlugin import IFDRational
+
+    exif = Image.Exif()
+    for tag, _, v in SHOT_IFD0:
+        exif[tag] = v if isinstance(v, str) else v[0]
+    exif[0x010F], exif[0x0110] = "FUJIFILM", "X-T5"
+    exif[0x8769] = {0x829A: IFDRational(1, 125), 0x829D: IFDRational(28, 10), 0x8827: 400,
+                    0x9003: "2024:05:01 10:00:00", 0xA434: "XF56mmF1.2 R WR"}
+    exif[0x8825] = {0: b"\x02\x03\x00\x00", 1: "N", 2: tuple(IFDRational(Fraction(x)) for x in (48, 51, 29.5)),
+                    3: "E", 4: tuple(IFDRational(Fraction(x)) for x in (2, 17, 40))}
+    return exif.tobytes()

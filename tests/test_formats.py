@@ -1,9 +1,13 @@
-"""The formats photographers bring: camera RAW (a real DNG that LibRaw decodes), HEIC, 16-bit and float
-TIFF, PNG and WebP; every output keeps the original's EXIF, colour profile and orientation, a corrected
-RAW is a 16-bit TIFF, and a corrected file says that Clairvoyance edited it."""
+"""The formats photographers bring: camera RAW (a real DNG that LibRaw decodes; CR3 and RAF whose EXIF is
+not a TIFF of its own), HEIC, 16-bit and float TIFF, PNG and WebP; every output keeps the original's EXIF,
+colour profile and orientation, a corrected RAW is a 16-bit TIFF, and a corrected file says that
+Clairvoyance edited it."""
 from __future__ import annotations
 
 import io
+import json
+import shutil
+import subprocess
 
 import cv2
 import numpy as np
@@ -13,11 +17,16 @@ from PIL import Image
 
 from clairvoyance import Clairvoyance, ImageLoadError, degrade
 from clairvoyance.detection import square_box
+from clairvoyance.exif import raw_exif
 from clairvoyance.images import read_photo
 from clairvoyance.pipeline import REGION_MARGIN
+from clairvoyance.publish import encode_image
 
 from conftest import write_jpeg
-from photo_files import camera_exif, srgb_icc, write_dng, write_heic, write_tiff16
+from photo_files import camera_exif, shot_exif, srgb_icc, write_cr3, write_dng, write_heic, write_raf, write_tiff16
+
+needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None,
+                                    reason="exiftool missing (make test installs libimage-exiftool-perl)")
 
 
 def run(d, out, **kw):
@@ -86,6 +95,58 @@ def test_a_corrected_raw_is_a_16_bit_tiff_that_keeps_the_demosaic_wherever_the_c
     assert changed[inside].mean() > 0.2 and not changed[~inside].any()
     step = out.astype(int) - demosaic  # the 8-bit correction, added to the 16 bits as a residual
     assert np.all((step % 257 == 0) | (out == 0) | (out == 65535))
+
+
+# --- RAW whose EXIF is not a TIFF of its own: CR3 and RAF ---------------------------------------------
+#: What a camera writes about a shot; read back with exiftool from the original and from the output.
+SHOT_TAGS = ("Make", "Model", "ModifyDate", "DateTimeOriginal", "ExposureTime", "FNumber", "ISO", "LensModel",
+             "GPSLatitude", "GPSLatitudeRef", "GPSLongitude", "GPSLongitudeRef")
+
+
+def exiftool_tags(path, tags=SHOT_TAGS) -> dict:
+    r = subprocess.run(["exiftool", "-j", "-n", *(f"-{t}" for t in tags), str(path)],
+                       capture_output=True, text=True, check=True)
+    return {k: v for k, v in json.loads(r.stdout)[0].items() if k != "SourceFile"}
+
+
+def write_shot(path, rgb):
+    return write_cr3(path, rgb) if path.suffix == ".CR3" else write_raf(path, rgb, shot_exif())
+
+
+@needs_exiftool
+@pytest.mark.parametrize("name", ["IMG_0001.CR3", "DSCF0001.RAF"])
+def test_the_exif_of_a_cr3_or_raf_ends_up_in_its_corrected_16_bit_tiff(tmp_path, astronaut, name):
+    """LibRaw cannot decode the pixels of these made-up files (they hold no sensor data); their structure
+    is a camera's, and exiftool reads the same tags from them as from the output."""
+    src = write_shot(tmp_path / name, astronaut)
+    camera = exiftool_tags(src)
+    assert set(camera) == set(SHOT_TAGS)  # the original holds every tag
+    out = tmp_path / "out.tif"
+    out.write_bytes(encode_image(astronaut.astype(np.uint16) * 257, ".tif", raw_exif(src, orientation=1)))
+    assert exiftool_tags(out) == camera
+    assert exiftool_tags(out, ("Software", "BitsPerSample")) == {"Software": "Clairvoyance", "BitsPerSample": "16 16 16"}
+
+
+@needs_exiftool
+def test_a_run_corrects_a_cr3_with_its_own_exif(tmp_path, astronaut, monkeypatch):
+    """The run end to end on a CR3: LibRaw decodes a DNG's pixels in its place (no CRX encoder exists
+    here), the EXIF comes from the CR3 itself."""
+    pixels = write_dng(tmp_path / "pixels.dng", degrade.exposure(astronaut, -2.5))
+    real = rawpy.imread
+    monkeypatch.setattr(rawpy, "imread", lambda p: real(str(pixels) if str(p).endswith(".CR3") else p))
+    d = tmp_path / "in"
+    src = write_cr3(d / "IMG_0002.CR3", astronaut)
+    [r] = run(d, tmp_path / "out").images
+    assert r.status == "corrected" and r.outputs[0].endswith(".tif"), r.reason
+    assert exiftool_tags(tmp_path / "out" / r.outputs[0]) == exiftool_tags(src)
+
+
+def test_a_raw_whose_metadata_cannot_be_found_gets_no_exif_rather_than_a_wrong_one(tmp_path, astronaut):
+    cr3 = write_cr3(tmp_path / "a.CR3", astronaut)
+    cr3.write_bytes(cr3.read_bytes()[:200])  # cut inside the metadata
+    raf = write_raf(tmp_path / "b.RAF", astronaut, shot_exif())
+    raf.write_bytes(raf.read_bytes()[:100])
+    assert raw_exif(cr3) is None and raw_exif(raf) is None
 
 
 def test_a_broken_raw_file_is_a_clear_error(tmp_path, astronaut):
