@@ -87,6 +87,41 @@ def motion_blur(img: np.ndarray, length: float, angle_deg: float = 0.0) -> np.nd
     return img.copy() if length <= 1 else convolve(img, motion_kernel(length, angle_deg))
 
 
+#: Blur strengths tried by :func:`equivalent_blur_sigma` (px on the 256 crop), finely spaced where
+#: the focus scale changes fastest (0.5-2 px).
+_SIGMA_GRID = np.concatenate([[0.0], np.geomspace(0.2, 6.0, 40)]).astype(np.float32)
+
+
+def equivalent_blur_sigma(clean: np.ndarray, soft: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """The Gaussian blur sigma (px) that best explains how ``soft`` lost detail against ``clean``.
+
+    Softness that is not a blur, such as upscaling from a low resolution, gets the strength of
+    the Gaussian blur closest to it (least squares over the face ``mask``, luminance, linear light),
+    so every kind of softness lands on the one focus scale.
+    """
+    lum = lambda u8: srgb_to_linear(u8) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    a, b = lum(clean), lum(soft)
+    w = np.ones(a.shape, np.float32) if mask is None else mask.astype(np.float32)
+    errs = [float((w * (cv2.GaussianBlur(a, (0, 0), float(s), borderType=cv2.BORDER_REFLECT) - b) ** 2).sum())
+            if s > 0 else float((w * (a - b) ** 2).sum()) for s in _SIGMA_GRID]
+    i = int(np.argmin(errs))
+    if 0 < i < len(errs) - 1:  # parabolic refinement between the grid's neighbours, in log sigma
+        e0, e1, e2 = errs[i - 1], errs[i], errs[i + 1]
+        den = e0 - 2 * e1 + e2
+        if den > 0 and _SIGMA_GRID[i - 1] > 0:
+            t = float(np.clip(0.5 * (e0 - e2) / den, -0.5, 0.5))
+            lo, hi = math.log(_SIGMA_GRID[i - 1]), math.log(_SIGMA_GRID[i + 1])
+            return float(math.exp(math.log(_SIGMA_GRID[i]) + t * (hi - lo) / 2))
+    return float(_SIGMA_GRID[i])
+
+
+def resample(img: np.ndarray, side: int, down: int = cv2.INTER_AREA, up: int = cv2.INTER_CUBIC) -> np.ndarray:
+    """Down to ``side`` pixels and back up to the original size: a low-resolution source, upscaled."""
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (side, max(1, round(side * h / w))), interpolation=down)
+    return cv2.resize(small, (w, h), interpolation=up)
+
+
 # --- noise -------------------------------------------------------------------------------------
 def sensor_noise(img: np.ndarray, sigma: float, rng: np.random.Generator | None = None,
                  chroma: float = 0.5, signal_dependence: float = 0.5) -> np.ndarray:

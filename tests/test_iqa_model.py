@@ -98,6 +98,26 @@ def test_synthetic_labels_fall_as_degradation_grows():
     assert ev == sorted(ev) and abs(ev[1] - 1) < 0.35
 
 
+@pytest.mark.parametrize("sigma", [0.4, 1.0, 2.5])
+def test_equivalent_blur_sigma_recovers_a_gaussian_blur(sigma):
+    crop = _face()
+    assert degrade.equivalent_blur_sigma(crop, crop) == 0.0
+    assert degrade.equivalent_blur_sigma(crop, degrade.gaussian_blur(crop, sigma)) == pytest.approx(sigma, rel=0.15)
+
+
+def test_a_face_from_a_low_resolution_source_fails_focus_more_the_smaller_it_was():
+    crop = _face()
+    sig = [degrade.equivalent_blur_sigma(crop, degrade.resample(crop, n)) for n in (200, 96, 48)]
+    assert sig == sorted(sig) and sig[0] < 0.8 and sig[2] > 2.0  # 48 px upscaled to 256 fails; 200 px passes
+    # the second-order chain: labels follow what was done, and such a face is rarely labelled sharp
+    labels = []
+    for i in range(12):
+        img, s, n = synth.soft_source(crop, np.random.default_rng([7, i]))
+        assert img.shape == crop.shape and s > 0.3 and n >= 0
+        labels.append(scale.score_from_strength("focus", s))
+    assert np.mean(np.array(labels) < 0.5) >= 0.5
+
+
 def test_bokeh_keeps_the_focus_label_and_the_face_sharp():
     crop = _face()
     rng = np.random.default_rng(1)

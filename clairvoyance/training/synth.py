@@ -6,6 +6,7 @@ sensor noise, then JPEG compression. Strengths become labels through ``clairvoya
 
 * focus: the Gaussian-equivalent sigma of the blur (defocus disk r -> r/2, motion length L -> L/sqrt(12));
   background-only blur (bokeh) and the upscaling of a face of 128-256 native pixels leave it at 1;
+  a face from a low-resolution source (below) gets the sigma of the Gaussian blur closest to its softness;
 * noise: the measured RMS of what noise and JPEG added, in 8-bit levels;
 * lighting: the measured exposure error of the face in stops (``degrade.exposure_error``).
 """
@@ -19,6 +20,8 @@ import numpy as np
 from .. import degrade, scale
 
 P_CLEAN = 0.3
+#: Share of samples that come from a low-resolution source (second-order degradation).
+P_SOFT_SOURCE = 0.15
 
 
 def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -67,6 +70,30 @@ def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     return degrade.convolve(img, k), float(math.hypot(sx, sy))
 
 
+def soft_source(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
+    """A face that reached the camera roll already degraded: an old print scan, a video still, a web
+    copy. As in the second-order models of real-world degradation (BSRGAN, Real-ESRGAN), it was
+    downscaled to 32-140 px, got grain and JPEG blocking there, and was upscaled back to 256 px.
+    Synthetic blur and noise alone never look like this, and the IQA must fail such faces.
+
+    Returns the image, its focus strength (the Gaussian-equivalent sigma of the resampling) and its
+    noise strength (RMS of what grain and JPEG added, measured after upscaling).
+    """
+    side = int(round(_loguniform(rng, 32, 140)))
+    down = int(rng.choice([cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC]))
+    up = int(rng.choice([cv2.INTER_LINEAR, cv2.INTER_CUBIC]))
+    small = cv2.resize(img, (side, side), interpolation=down)
+    soft = cv2.resize(small, (256, 256), interpolation=up)
+    if rng.random() < 0.5:
+        small = degrade.sensor_noise(small, _loguniform(rng, 1.0, 12.0), rng, chroma=rng.uniform(0.0, 0.5),
+                                     signal_dependence=rng.uniform(0.0, 0.9))
+    if rng.random() < 0.7:
+        small = degrade.jpeg(small, int(rng.uniform(30, 92)))
+    out = cv2.resize(small, (256, 256), interpolation=up)
+    sigma = degrade.equivalent_blur_sigma(img, soft, degrade.face_mask(256) > 0.5)
+    return out, sigma, degrade.noise_level(soft, out)
+
+
 def bokeh(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Blur the background only (shallow depth of field); the face stays as sharp as it was."""
     back = degrade.defocus_blur(img, rng.uniform(3, 12))
@@ -99,8 +126,11 @@ def sample(crop: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     img = augment(crop, rng)
     if rng.random() < 0.25:
         img = small_face(img, rng)
-    sigma = 0.0
-    if rng.random() > P_CLEAN:
+    sigma = noise_sd = 0.0
+    from_soft_source = rng.random() < P_SOFT_SOURCE
+    if from_soft_source:
+        pass
+    elif rng.random() > P_CLEAN:
         img, sigma = blur(img, rng)
     elif rng.random() < 0.3:
         img = bokeh(img, rng)
@@ -109,11 +139,12 @@ def sample(crop: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.n
         before = img
         img = light(img, rng)
         lighting_ev = degrade.exposure_error(before, img, degrade.face_mask(256) > 0.5)
-    noise_sd = 0.0
+    if from_soft_source:  # after exposure: the source was exposed, then copied at low resolution
+        img, sigma, noise_sd = soft_source(img, rng)
     if rng.random() > P_CLEAN:
         before = img
         img = noise(img, rng)
-        noise_sd = degrade.noise_level(before, img)
+        noise_sd = math.hypot(noise_sd, degrade.noise_level(before, img))
     labels = np.array([scale.score_from_strength("focus", sigma), scale.score_from_strength("noise", noise_sd),
                        scale.score_from_strength("lighting", lighting_ev)], np.float32)
     return img, labels
