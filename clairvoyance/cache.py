@@ -11,6 +11,10 @@ it costs time, never results. Two tables do the work:
   hash and the **decision key** (the score key plus tolerances, policy and correction settings), with
   the size and mtime of every output it wrote. A photo whose result is here and whose outputs are still
   as written is done: an interrupted run resumes after the last photo it finished.
+* ``outputs``: every file a run wrote into OUTPUT, the photo (path and content hash) it belongs to, and
+  its size and mtime as written. When a rerun changes the verdict on a photo with the same content, the
+  outputs it had and no longer has are removed, but only these, and only while they are still exactly
+  as written (``stale_outputs``). Deleting the cache forgets them: they are then never removed.
 
 Each photo is committed on its own (WAL journal), so a run killed at any moment loses at most the
 photo it was working on. ``files`` remembers the content hash per (path, size, mtime), so unchanged
@@ -43,6 +47,8 @@ CREATE TABLE IF NOT EXISTS scores (digest TEXT NOT NULL, score_key TEXT NOT NULL
                                    PRIMARY KEY (digest, score_key));
 CREATE TABLE IF NOT EXISTS results (file TEXT NOT NULL, decide_key TEXT NOT NULL, digest TEXT NOT NULL,
                                     result TEXT NOT NULL, outputs TEXT NOT NULL, PRIMARY KEY (file, decide_key));
+CREATE TABLE IF NOT EXISTS outputs (path TEXT NOT NULL, file TEXT NOT NULL, digest TEXT NOT NULL,
+                                    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, PRIMARY KEY (path, file));
 """
 
 
@@ -125,7 +131,7 @@ class RunCache:
         row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None or int(row[0]) != SCHEMA_VERSION:
             with db:
-                for t in ("files", "scores", "results"):
+                for t in ("files", "scores", "results", "outputs"):
                     db.execute(f"DELETE FROM {t}")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         return db
@@ -144,6 +150,15 @@ class RunCache:
                 return self._db.execute(sql, args).fetchone()
             except sqlite3.OperationalError:  # e.g. an old read-only cache without a table
                 return None
+
+    def _query_all(self, sql: str, args: tuple) -> list[tuple]:
+        if self._db is None:
+            return []
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.OperationalError:
+                return []
 
     def _write(self, sql: str, args: tuple) -> None:
         if self._db is None or self.read_only:
@@ -200,6 +215,54 @@ class RunCache:
             outs.append([rel, st.st_size, st.st_mtime_ns])
         self._write("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
                     (result.file, decide_key, digest, _result_to_json(result), json.dumps(outs)))
+
+    # --- the files runs wrote ---------------------------------------------------------------------
+    def record_write(self, path: str, file: str, digest: str) -> None:
+        """Remember that a run just wrote ``path`` (relative to OUTPUT) for photo ``file`` with content
+        ``digest``. Called as each output is written, so a run killed before its photo finished still
+        knows the file is ours."""
+        if self._db is None or self.read_only:
+            return
+        try:
+            st = os.stat(self.out_dir / path)
+        except OSError:
+            return
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM outputs WHERE path=?", (path,))  # what stood there before is gone
+            self._db.execute("INSERT INTO outputs VALUES (?, ?, ?, ?, ?)", (path, file, digest, st.st_size, st.st_mtime_ns))
+
+    def claim_outputs(self, file: str, digest: str, outputs: Sequence[str]) -> None:
+        """Photo ``file`` (content ``digest``) has a result that reuses ``outputs`` that already existed:
+        those a run wrote (recorded, and unchanged since) are now also this photo's. A file a user put
+        there is never recorded, so it is never removed."""
+        if self._db is None or self.read_only:
+            return
+        for rel in outputs:
+            try:
+                st = os.stat(self.out_dir / rel)
+            except OSError:
+                continue
+            known = self._query_all("SELECT file, digest, size, mtime_ns FROM outputs WHERE path=?", (rel,))
+            if (file, digest, st.st_size, st.st_mtime_ns) in known:
+                continue  # already this photo's (a rerun writes nothing)
+            if any((size, mtime_ns) == (st.st_size, st.st_mtime_ns) for _, _, size, mtime_ns in known):
+                self._write("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)",
+                            (rel, file, digest, st.st_size, st.st_mtime_ns))
+
+    def stale_outputs(self, file: str, digest: str, outputs: Sequence[str]) -> list[tuple[str, int, int, bool]]:
+        """What runs wrote for photo ``file`` with content ``digest`` that is not among its ``outputs``
+        now: (path, size and mtime as written, whether another photo's result uses the same file)."""
+        rows = self._query_all("SELECT path, size, mtime_ns FROM outputs WHERE file=? AND digest=?", (file, digest))
+        out = []
+        for rel, size, mtime_ns in rows:
+            if rel in outputs:
+                continue
+            shared = bool(self._query("SELECT 1 FROM outputs WHERE path=? AND file<>?", (rel, file)))
+            out.append((rel, size, mtime_ns, shared))
+        return sorted(out)
+
+    def forget_output(self, path: str, file: str) -> None:
+        self._write("DELETE FROM outputs WHERE path=? AND file=?", (path, file))
 
 
 def clean_partial_files(root: Path, recursive: bool = True, only_suffix: str = "") -> list[Path]:

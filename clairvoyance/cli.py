@@ -94,6 +94,9 @@ def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, p
         n = len(res.images)
         _err(f"{n} photos in {dt:.1f} s ({n / dt if dt else 0:.2f} photos/s): {counts}; "
              f"most common failing axis: {common}")
+        if res.pruned:
+            _err(f"{'would remove' if dry_run else 'removed'} {len(res.pruned)} outputs of earlier runs whose "
+                 f"verdict changed: {', '.join(res.pruned)}")
         if not dry_run:
             _err(f"results in {res.output_dir / 'Final'}; report {res.output_dir / 'report.json'}, "
                  f"contact sheet {res.output_dir / 'report.html'}")

@@ -23,7 +23,7 @@ from .correction import ORDER, get_corrector, paste_back
 from .detection import CROP_MARGIN, CROP_SIZE, DETECT_SIDE, crop_square, square_box
 from .errors import ClairvoyanceError, ImageLoadError
 from .images import HEIF_EXTENSIONS, IMAGE_EXTENSIONS, RAW_EXTENSIONS, UNSUPPORTED_PHOTO_EXTENSIONS, Photo, read_photo
-from .publish import copy_file, encode_image, write_bytes
+from .publish import copy_file, encode_image, remove_output, write_bytes
 from .report import report_dict, write_report
 from .scoring import QualityModel, get_model
 from .types import AXES, Box, Face, FaceResult, ImageResult, Scores, Tolerances
@@ -54,6 +54,8 @@ class RunResult:
     skipped: list[str] = field(default_factory=list)
     output_dir: Path | None = None
     report: dict = field(default_factory=dict)
+    #: Outputs of earlier runs removed because a photo's verdict changed (relative to output_dir).
+    pruned: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.images)
@@ -154,6 +156,10 @@ class Clairvoyance:
         self.html = html
         # outputs pick a free name then write it: one photo at a time, so parallel workers never collide
         self._write_lock = threading.Lock()
+        # per photo (each runs in one thread): how to record an output it writes as Clairvoyance's
+        self._local = threading.local()
+        self._pruned: list[str] = []
+        self._originals: set[Path] = set()
 
     # --- the stages, usable one by one ---------------------------------------------------------
     def identify(self, image: str | os.PathLike | Photo) -> list[Face]:
@@ -234,6 +240,7 @@ class Clairvoyance:
         sidecars = xmp_sidecars(files, self.xmp_style, log) if self.xmp_style else {}
         if not self.dry_run:
             self._clean_partial(out_dir, sidecars)
+        self._pruned, self._originals = [], {p.resolve() for p in files}
         cache = RunCache(out_dir, read_only=self.dry_run, log=log) if self.use_cache else None
         try:
             done = self._in_order(lambda p: self._job(p, out_dir, log, cache, sidecars.get(p)), files)
@@ -243,14 +250,16 @@ class Clairvoyance:
         finally:
             if cache is not None:
                 cache.close()
-        report = report_dict(results, self.tolerances, self.model.label, self.detector_name, self.policy, skipped)
+        pruned = sorted(self._pruned)
+        report = report_dict(results, self.tolerances, self.model.label, self.detector_name, self.policy, skipped,
+                             pruned)
         if not self.dry_run:
             write_report(out_dir, report, results)
             if self.html:
                 from .html_report import write_html_report
 
                 write_html_report(out_dir, self.input_dir, report, results, self.workers)
-        return RunResult(images=results, skipped=skipped, output_dir=out_dir, report=report)
+        return RunResult(images=results, skipped=skipped, output_dir=out_dir, report=report, pruned=pruned)
 
     # --- resumable runs and sidecars (issue 6) ---------------------------------------------------
     @property
@@ -266,7 +275,9 @@ class Clairvoyance:
                 f"|{self.scope}|{self.corrector.label}|crops {self.keep_crops}")
 
     def _job(self, path: Path, out_dir: Path, log, cache: RunCache | None, sidecar: Path | None) -> ImageResult:
-        """One photo, end to end: its result (from the cache where it can be), then its XMP sidecar."""
+        """One photo, end to end: its result (from the cache where it can be; the outputs an earlier
+        verdict made that this one does not are removed), then its XMP sidecar."""
+        self._local.record = None  # set once the photo's content hash is known
         result = self._cached_process(path, out_dir, log, cache)
         if sidecar is not None and result.status != "error":
             from .xmp import write_sidecar
@@ -286,20 +297,55 @@ class Clairvoyance:
             digest = cache.digest(path)
         except OSError:  # unreadable: the normal path reports why
             return self._process(path, self._load(path), out_dir, log)
-        done = cache.result(rel, digest, self.decide_key)
-        if done is not None:
-            return done
-        stored = None if self.keep_crops else cache.faces(digest, self.score_key)
-        if stored is not None:  # scored before: decide again without running a model
-            faces = [FaceResult(box, s, tuple(self.tolerances.failed(s)), whole) for box, s, whole in stored]
-            result = self._decide(path, rel, faces, out_dir, log)
-        else:
-            result = self._process(path, self._load(path), out_dir, log)
-            if result.faces:
-                cache.put_faces(digest, self.score_key, result.faces)
-        if not self.dry_run:
-            cache.put_result(digest, self.decide_key, result)
+        self._local.record = lambda p: cache.record_write(p.relative_to(out_dir).as_posix(), rel, digest)
+        result = cache.result(rel, digest, self.decide_key)
+        if result is None:
+            stored = None if self.keep_crops else cache.faces(digest, self.score_key)
+            if stored is not None:  # scored before: decide again without running a model
+                faces = [FaceResult(box, s, tuple(self.tolerances.failed(s)), whole) for box, s, whole in stored]
+                result = self._decide(path, rel, faces, out_dir, log)
+            else:
+                result = self._process(path, self._load(path), out_dir, log)
+                if result.faces:
+                    cache.put_faces(digest, self.score_key, result.faces)
+            if not self.dry_run:
+                cache.put_result(digest, self.decide_key, result)
+        if result.status != "error":  # an error decides nothing: earlier outputs stay
+            self._prune(result, digest, out_dir, log, cache)
         return result
+
+    def _note_write(self, path: Path) -> None:
+        """An output was just written for the photo this thread works on: the cache records it as ours."""
+        record = getattr(self._local, "record", None)
+        if record is not None:
+            record(path)
+
+    def _prune(self, result: ImageResult, digest: str, out_dir: Path, log, cache: RunCache) -> None:
+        """Claim the outputs ``result`` reuses, and delete those an earlier run wrote for the same photo
+        with the same content that its verdict no longer makes (selected then corrected: its copy in
+        Final/; corrected then selected: its corrected file and face crops). Only recorded files go, only
+        while they are exactly as written, inside Final/, and never an original; a file another photo's
+        result also uses stays, and so do outputs of an earlier content of the photo (the photographer
+        replaced it: the old copy may be the only one left)."""
+        cache.claim_outputs(result.file, digest, result.outputs)
+        final = out_dir / FINAL
+        for rel, size, mtime_ns, shared in cache.stale_outputs(result.file, digest, result.outputs):
+            p = out_dir / rel
+            if self.dry_run:
+                if not shared and p.is_file():
+                    log(f"prune: {rel} would be removed ({result.file} is now {result.status})")
+                    with self._write_lock:
+                        self._pruned.append(rel)
+                continue
+            with self._write_lock:
+                cache.forget_output(rel, result.file)
+                if shared or p.resolve() in self._originals:
+                    continue
+                if remove_output(p, size, mtime_ns, final):
+                    self._pruned.append(rel)
+                    log(f"prune: removed {rel} ({result.file} is now {result.status})")
+                elif p.exists():
+                    log(f"prune: kept {rel}: changed since Clairvoyance wrote it")
 
     def _clean_partial(self, out_dir: Path, sidecars: dict[Path, Path]) -> None:
         """Temporary files a killed run left behind: in our output folders, and beside the sidecars."""
@@ -384,7 +430,7 @@ class Clairvoyance:
     def _copy(self, src: Path, out_dir: Path, rel: Path) -> tuple[str, ...]:
         if not self.dry_run:
             with self._write_lock:
-                dst = copy_file(src, out_dir / rel)
+                dst = copy_file(src, out_dir / rel, on_write=self._note_write)
             rel = dst.relative_to(out_dir)
         return (Path(rel).as_posix(),)
 
@@ -421,12 +467,13 @@ class Clairvoyance:
             pixels = fixed if full.rgb16 is None else on_16bit(full.rgb16, full.rgb, fixed)
             data = encode_image(pixels, gen_rel.suffix, full.exif, full.icc)
             with self._write_lock:
-                dst = write_bytes(data, out_dir / gen_rel)
+                dst = write_bytes(data, out_dir / gen_rel, on_write=self._note_write)
                 outs = (dst.relative_to(out_dir).as_posix(),)
                 for i in failing:  # before/after face crops, to judge the correction by eye
                     for tag, crop in (("before", faces[i].crop), ("after", new_crops[i])):
                         p = out_dir / FINAL / GENERATED / FACES / stem.parent / f"{stem.stem}_face{i + 1}_{tag}.png"
-                        outs += (write_bytes(encode_image(crop, ".png"), p).relative_to(out_dir).as_posix(),)
+                        outs += (write_bytes(encode_image(crop, ".png"), p, on_write=self._note_write)
+                                 .relative_to(out_dir).as_posix(),)
         return ImageResult(rel, "corrected", tuple(results), outs, None, f"{why}; corrected ({before_after})")
 
     def _save_crops(self, rel: str, faces: Sequence[Face], out_dir: Path) -> None:

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import zlib
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -49,23 +50,53 @@ def _atomic_write(dst: Path, write) -> None:
         raise
 
 
-def copy_file(src: Path, dst: Path) -> Path:
-    """Copy ``src`` byte for byte to ``dst`` (or a free variant of it); idempotent on reruns."""
+def copy_file(src: Path, dst: Path, on_write: Callable[[Path], None] | None = None) -> Path:
+    """Copy ``src`` byte for byte to ``dst`` (or a free variant of it); idempotent on reruns.
+    ``on_write`` is told the path when a file was written (not when an identical one was reused)."""
     final, same = _free_name(dst, lambda p: filecmp.cmp(src, p, shallow=False))
     if not same:
         def write(f):
             with open(src, "rb") as s:
                 shutil.copyfileobj(s, f)
         _atomic_write(final, write)
+        if on_write:
+            on_write(final)
     return final
 
 
-def write_bytes(data: bytes, dst: Path) -> Path:
-    """Write ``data`` to ``dst`` (or a free variant of it) atomically; identical content is reused."""
+def write_bytes(data: bytes, dst: Path, on_write: Callable[[Path], None] | None = None) -> Path:
+    """Write ``data`` to ``dst`` (or a free variant of it) atomically; identical content is reused.
+    ``on_write`` is told the path when a file was written."""
     final, same = _free_name(dst, lambda p: p.read_bytes() == data)
     if not same:
         _atomic_write(final, lambda f: f.write(data))
+        if on_write:
+            on_write(final)
     return final
+
+
+def remove_output(path: Path, size: int, mtime_ns: int, root: Path) -> bool:
+    """Delete ``path``, an output written earlier, only while it is still exactly as written (``size``
+    and ``mtime_ns``), is a plain file (not a link) and lies inside ``root``; then remove the folders
+    it leaves empty, up to ``root``. True when it was deleted."""
+    try:
+        root = root.resolve()
+        if path.is_symlink() or not path.resolve().is_relative_to(root):
+            return False
+        st = path.stat()
+    except OSError:
+        return False
+    if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+        return False
+    path.unlink()
+    parent = path.parent.resolve()
+    while parent != root and parent.is_relative_to(root):
+        try:
+            parent.rmdir()  # only if empty
+        except OSError:
+            break
+        parent = parent.parent
+    return True
 
 
 def encode_image(rgb: np.ndarray, suffix: str, exif: bytes | None = None, icc: bytes | None = None) -> bytes:

@@ -13,7 +13,9 @@ REPORT_VERSION = 1
 
 
 def report_dict(images: list[ImageResult], tolerances: Tolerances, model: str, detector: str,
-                policy: str, skipped: list[str]) -> dict:
+                policy: str, skipped: list[str], pruned: list[str] | None = None) -> dict:
+    """The report of a run; ``pruned`` lists the outputs of earlier runs that this one removed because a
+    photo's verdict changed."""
     return {
         "version": REPORT_VERSION,
         "tolerances": tolerances.as_dict(),
@@ -22,6 +24,7 @@ def report_dict(images: list[ImageResult], tolerances: Tolerances, model: str, d
         "policy": policy,
         "images": [r.as_dict() for r in images],
         "skipped": skipped,
+        "pruned": list(pruned or []),
     }
 
 

@@ -1,9 +1,11 @@
 """Resumable, incremental runs: a rerun scores only new or changed photos, new tolerances re-decide from
-cached scores without a model, and a run killed half-way resumes with no duplicate or half-written output."""
+cached scores without a model, a run killed half-way resumes with no duplicate or half-written output, and
+a rerun that changes a verdict removes the outputs the old verdict made (only those Clairvoyance wrote)."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from clairvoyance import Clairvoyance
 from clairvoyance.cache import CACHE_DIR, CACHE_FILE, SCHEMA_VERSION, clean_partial_files
 from clairvoyance.scoring import QualityModel, get_model
 
-from conftest import EXPECTED_SHOOT, listing, write_jpeg
+from conftest import CLASSICAL, EXPECTED_SHOOT, listing, tree_hashes, write_jpeg
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -161,3 +163,68 @@ def test_a_killed_run_resumes_with_no_duplicate_or_half_written_output(shoot, tm
     assert not any("-1." in p for p in listing(out))  # no duplicate copy of a photo written before the kill
     report = json.loads((out / "report.json").read_text("utf-8"))
     assert {i["file"]: i["status"] for i in report["images"]} == EXPECTED_SHOOT
+
+
+# --- a rerun that changes a verdict -----------------------------------------------------------------
+#: Stricter than any face here: every photo is rejected (lighting must be perfect, no correction).
+STRICT = dict(tolerances=(0.5, 0.5, 0.999), correct=False)
+
+
+def test_a_photo_no_longer_selected_leaves_final_and_nothing_else_is_removed(clean_shoot, tmp_path):
+    """OUTPUT is the input folder (the default): only what Clairvoyance wrote in Final/ may go."""
+    originals = tree_hashes(clean_shoot)
+    (clean_shoot / "Final").mkdir()
+    (clean_shoot / "Final" / "notes.txt").write_text("the client's choices")
+    first, _, _ = counted_run(clean_shoot, None)
+    assert statuses(first) == {"astronaut.jpg": "selected", "sub/hopper.jpg": "selected"}
+    second, _, _ = counted_run(clean_shoot, None, **STRICT)
+    assert statuses(second) == {"astronaut.jpg": "rejected", "sub/hopper.jpg": "rejected"}
+    assert second.pruned == ["Final/astronaut.jpg", "Final/sub/hopper.jpg"]
+    assert listing(clean_shoot / "Final") == {"notes.txt"}
+    assert json.loads((clean_shoot / "report.json").read_text("utf-8"))["pruned"] == second.pruned
+    assert {k: v for k, v in tree_hashes(clean_shoot).items() if k in originals} == originals
+
+
+def test_a_corrected_photo_now_selected_loses_its_corrected_file_and_face_crops(shoot, tmp_path):
+    out = tmp_path / "out"
+    first, _, _ = counted_run(shoot, out)
+    dark = next(r for r in first.images if r.file == "dark.jpg")
+    assert dark.status == "corrected" and len(dark.outputs) == 3  # the photo, its face before and after
+    second, _, _ = counted_run(shoot, out, tolerances=(0.5, 0.5, 0.1))  # dark enough is fine now
+    assert statuses(second)["dark.jpg"] == "selected"
+    assert second.pruned == sorted(dark.outputs)
+    assert not (out / "Final" / "generated").exists()  # the folders it emptied go too
+    assert (out / "Final" / "dark.jpg").read_bytes() == (shoot / "dark.jpg").read_bytes()
+
+
+def test_outputs_a_user_put_there_or_changed_since_are_never_removed(clean_shoot, tmp_path):
+    out = tmp_path / "out"
+    (out / "Final" / "sub").mkdir(parents=True)
+    shutil.copy(clean_shoot / "sub" / "hopper.jpg", out / "Final" / "sub" / "hopper.jpg")  # the user's own copy
+    counted_run(clean_shoot, out)  # finds the same bytes there: reused, not written
+    with open(out / "Final" / "astronaut.jpg", "ab") as f:  # written by the run, edited since
+        f.write(b"retouched")
+    lines: list[str] = []
+    res = Clairvoyance(model="classical", input_dir=clean_shoot, output_dir=out, **STRICT).run(log=lines.append)
+    assert res.pruned == []
+    assert listing(out / "Final") == {"astronaut.jpg", "sub", "sub/hopper.jpg"}
+    assert "prune: kept Final/astronaut.jpg: changed since Clairvoyance wrote it" in lines
+
+
+def test_dry_run_says_what_would_be_removed_and_removes_nothing(clean_shoot, tmp_path):
+    out = tmp_path / "out"
+    counted_run(clean_shoot, out)
+    before = tree_hashes(out / "Final")
+    lines: list[str] = []
+    res = Clairvoyance(model="classical", input_dir=clean_shoot, output_dir=out, dry_run=True, **STRICT).run(
+        log=lines.append)
+    assert res.pruned == ["Final/astronaut.jpg", "Final/sub/hopper.jpg"] and tree_hashes(out / "Final") == before
+    assert "prune: Final/astronaut.jpg would be removed (astronaut.jpg is now rejected)" in lines
+
+
+def test_the_summary_names_the_outputs_a_rerun_removed(cli, clean_shoot, tmp_path):
+    out = tmp_path / "out"
+    cli("run", clean_shoot, "-o", out, *CLASSICAL)
+    r = cli("run", clean_shoot, "-o", out, *CLASSICAL, "--tolerances", "0.5", "0.5", "0.999", "--no-correct")
+    assert ("removed 2 outputs of earlier runs whose verdict changed: Final/astronaut.jpg, Final/sub/hopper.jpg"
+            in r.stderr)
