@@ -284,7 +284,8 @@ class Clairvoyance:
 
             judged = decide(result.faces, self.policy)
             try:
-                write_sidecar(sidecar, result, judged, self.tolerances, self.model.label, dry_run=self.dry_run, log=log)
+                write_sidecar(sidecar, result, judged, self.tolerances, self.model.label, dry_run=self.dry_run, log=log,
+                              style=self.xmp_style)
             except (ClairvoyanceError, OSError) as e:  # a sidecar we cannot write is reported; the verdict stands
                 log(f"warning: {result.file}: XMP sidecar not written: {e}")
         return result

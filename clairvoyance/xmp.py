@@ -12,9 +12,13 @@ What is written, the fields Clairvoyance owns:
   gets 1 to 5 stars from its lowest judged score (``stars``); a corrected photo gets 1 star, and
 * ``xmp:Label`` ``Purple`` on a corrected photo: its corrected copy is in ``Final/generated/``. A label
   is removed again only while it is still the one Clairvoyance set (a label you chose is kept).
+* With the ``darktable`` style, the same label in darktable's own ``darktable:colorlabels`` list
+  (``4``, purple), which darktable reads instead of ``xmp:Label``: added to the list where it stands,
+  and taken out again only if Clairvoyance added it (``clairvoyance:ColorLabel`` records that).
 * The scores, verdict and reason in Clairvoyance's own namespace (prefix ``clairvoyance``):
   ``Verdict``, ``Reason``, ``Focus``/``Noise``/``Lighting`` (lowest over the judged faces),
-  ``Tolerances``, ``Model``, ``Faces`` (one line per face) and ``Label`` (the label it set).
+  ``Tolerances``, ``Model``, ``Faces`` (one line per face), ``Label`` (the label it set) and
+  ``ColorLabel`` (the darktable colour label it added, if any).
 
 An existing sidecar is edited as text: those fields are replaced where they are, or added in a
 ``rdf:Description`` of Clairvoyance's own; every other byte (edit history, keywords, develop
@@ -43,6 +47,9 @@ NS_CLAIRVOYANCE = "https://github.com/clairvoyance/ns/1.0/"
 PREFIX = "clairvoyance"
 #: The colour label of a corrected photo.
 CORRECTED_LABEL = "Purple"
+#: darktable's namespace, and its colour labels (an ``rdf:Seq`` of these numbers in ``darktable:colorlabels``).
+NS_DARKTABLE = "http://darktable.sf.net/"
+DARKTABLE_LABELS = {"Red": 0, "Yellow": 1, "Green": 2, "Blue": 3, "Purple": 4}
 #: Lowest judged score -> stars for a selected photo: >= 0.9 five, >= 0.8 four, >= 0.7 three, >= 0.6 two, else one.
 STAR_STEPS = (0.6, 0.7, 0.8, 0.9)
 
@@ -179,8 +186,12 @@ def _read(text: str) -> dict:
         for child in d:
             if len(child) == 0 and child.text is not None:
                 found.setdefault(child.tag, child.text.strip())
+    colorlabels = [(li.text or "").strip() for el in root.iter(f"{{{NS_DARKTABLE}}}colorlabels")
+                   for li in el.iter(f"{{{NS_RDF}}}li")]
     return {"rating": found.get(f"{{{NS_XMP}}}Rating"), "label": found.get(f"{{{NS_XMP}}}Label"),
-            "our_label": found.get(f"{{{NS_CLAIRVOYANCE}}}Label"), "verdict": found.get(f"{{{NS_CLAIRVOYANCE}}}Verdict")}
+            "our_label": found.get(f"{{{NS_CLAIRVOYANCE}}}Label"), "verdict": found.get(f"{{{NS_CLAIRVOYANCE}}}Verdict"),
+            "colorlabels": " ".join(colorlabels) or None,
+            "our_colorlabel": found.get(f"{{{NS_CLAIRVOYANCE}}}ColorLabel") or None}
 
 
 _NEW_DOCUMENT = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Clairvoyance">
@@ -190,8 +201,9 @@ _NEW_DOCUMENT = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Clairvoyance">
 """
 
 
-def update_sidecar(text: str | None, fields: SidecarFields) -> str:
-    """The sidecar ``text`` (None: a new one) with Clairvoyance's fields set to ``fields``; all else kept."""
+def update_sidecar(text: str | None, fields: SidecarFields, style: str = "adobe") -> str:
+    """The sidecar ``text`` (None: a new one) with Clairvoyance's fields set to ``fields``; all else kept.
+    The ``darktable`` style also sets the label in darktable's own ``darktable:colorlabels``."""
     if text is None:
         text = _NEW_DOCUMENT
     before = _read(text)
@@ -202,7 +214,7 @@ def update_sidecar(text: str | None, fields: SidecarFields) -> str:
     text = _edit_start_tags(text, lambda tag, attrs: [a for a in attrs if not any(a[0].startswith(p + ":") for p in ours)])
     # 2. the Description an earlier run added (ours, if it holds nothing else) goes; its rating and label
     #    are written afresh in the new one
-    text, left = _drop_our_description(text, ours, xmps)
+    text, left = _drop_our_description(text, ours, xmps, _prefixes(text, NS_DARKTABLE))
     # 3. rating and label elsewhere (a tool that merged our Description into its own): changed in place
     extra: dict[str, str] = {}
     have = {"Rating": False, "Label": False}
@@ -250,8 +262,11 @@ def update_sidecar(text: str | None, fields: SidecarFields) -> str:
             set_value("Label", None, only_if=before["our_label"])
         if left.get("Label") and left["Label"] != before["our_label"]:
             extra["xmp:Label"] = left["Label"]
-    # 4. our new Description, before </rdf:RDF>
-    block = _block(fields, extra)
+    # 4. darktable's colour label, in the list where it stands (else in our Description)
+    want = str(DARKTABLE_LABELS[fields.label]) if style == "darktable" and fields.label else None
+    text, block_labels, own = _set_colorlabel(text, want, before["our_colorlabel"], left.get("colorlabels", []))
+    # 5. our new Description, before </rdf:RDF>
+    block = _block(fields, extra, block_labels, own)
     rdf = _prefixes(text, NS_RDF) or ["rdf"]
     closes = [m for p in rdf for m in re.finditer(r"([ \t]*)</" + re.escape(p) + r":RDF\s*>", text)]
     if not closes:
@@ -278,15 +293,17 @@ def _remove_elements(text: str, prefix: str) -> str:
     return pat.sub("", text)
 
 
-def _drop_our_description(text: str, ours: list[str], xmps: list[str]) -> tuple[str, dict[str, str]]:
+def _drop_our_description(text: str, ours: list[str], xmps: list[str],
+                          dts: list[str] = ()) -> tuple[str, dict]:
     """Remove a ``rdf:Description`` that an earlier run added: it declares our namespace and, once our
-    properties are gone, holds nothing but ``rdf:about``, declarations and xmp:Rating / xmp:Label.
-    Returns the text and the rating and label it held."""
-    held: dict[str, str] = {}
+    properties are gone, holds nothing but ``rdf:about``, declarations, xmp:Rating / xmp:Label and a
+    ``darktable:colorlabels`` list. Returns the text and the rating, label and colour labels it held."""
+    held: dict = {}
     if not ours:
         return text, held
+    colorlabels = (r"(?:<((?:" + "|".join(map(re.escape, dts)) + r"):colorlabels)>(.*?)</\3\s*>\s*)?") if dts else ""
     pat = re.compile(r"(?:\n[ \t]*)?<(" + _NAME + r":Description)((?:\s+" + _NAME + r"(?::" + _NAME
-                     + r")?\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(?:/>|>\s*</\1\s*>)")
+                     + r")?\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(?:/>|>\s*" + colorlabels + r"</\1\s*>)", re.S)
     owned = {f"{p}:{n}": n for p in xmps for n in ("Rating", "Label")}
 
     def drop(m: re.Match) -> str:
@@ -296,21 +313,86 @@ def _drop_our_description(text: str, ours: list[str], xmps: list[str]) -> tuple[
         if not declares_ours or not all(n.startswith("xmlns:") or n.endswith(":about") or n in owned for n in names):
             return m.group(0)
         held.update({owned[n]: _unquote(v) for n, v in attrs if n in owned})
+        if dts and m.group(3):
+            held["colorlabels"] = _li_values(m.group(4))
         return ""
     return pat.sub(drop, text), held
 
 
-def _block(fields: SidecarFields, extra: dict[str, str]) -> str:
+_LI = re.compile(r"(\n[ \t]*)?<(" + _NAME + r"):li>\s*([^<]*?)\s*</\2:li>")
+
+
+def _li_values(seq: str) -> list[str]:
+    return [m.group(3) for m in _LI.finditer(seq)]
+
+
+def _set_colorlabel(text: str, want: str | None, owned: str | None, held: list[str]) -> tuple[str, list[str], str | None]:
+    """Put darktable colour label ``want`` (None: none of ours) into ``text``'s ``darktable:colorlabels``
+    lists, and take out ``owned`` (the one an earlier run added) when it is no longer wanted. ``held``
+    is the list our previous Description carried. Returns the text, the labels for our new Description,
+    and the label Clairvoyance owns now. Other labels, and the lists' other bytes, are left alone."""
+    dts = _prefixes(text, NS_DARKTABLE)
+    elem = re.compile(r"<((?:" + "|".join(map(re.escape, dts)) + r"):colorlabels)>(.*?)</\1\s*>", re.S) if dts else None
+    found = list(elem.finditer(text)) if elem else []
+    present = [v for m in found for v in _li_values(m.group(2))]
+    block = [v for v in held if v == want or v != owned]
+    own = None
+    if want is not None:
+        if want in present or want in block:
+            own = want if owned == want else None  # someone else's already (or still ours)
+        elif found:
+            text = _add_li(text, found[0], want)
+            own = want
+        else:
+            block.append(want)
+            own = want
+    if owned is not None and owned != want and owned in present:
+        m = next(m for m in found if owned in _li_values(m.group(2)))
+        li = next(li for li in _LI.finditer(m.group(2)) if li.group(3) == owned)
+        rest = m.group(2)[: li.start()] + m.group(2)[li.end():]
+        if _li_values(rest):
+            text = text[: m.start(2)] + rest + text[m.end(2):]
+        else:  # the list held only our label: the property goes, with the line it stood on
+            start = m.start()
+            while start > 0 and text[start - 1] in " \t":
+                start -= 1
+            if start > 0 and text[start - 1] == "\n":
+                start -= 1
+            text = text[:start] + text[m.end():]
+    return text, block, own
+
+
+def _add_li(text: str, m: re.Match, value: str) -> str:
+    """``value`` added to the list ``m`` (a colorlabels element) after its last item, on a line of its own
+    indented as that item; an empty list becomes a list of one."""
+    items = list(_LI.finditer(m.group(2)))
+    if items:
+        li = items[-1]
+        at = m.start(2) + li.end()
+        return text[:at] + f"{li.group(1) or ''}<{li.group(2)}:li>{value}</{li.group(2)}:li>" + text[at:]
+    rdf = (_prefixes(text, NS_RDF) or ["rdf"])[0]
+    return text[: m.start(2)] + f"<{rdf}:Seq><{rdf}:li>{value}</{rdf}:li></{rdf}:Seq>" + text[m.end(2):]
+
+
+def _block(fields: SidecarFields, extra: dict[str, str], colorlabels: Sequence[str] = (), own_colorlabel: str | None = None) -> str:
     attrs = [f'xmlns:{PREFIX}="{NS_CLAIRVOYANCE}"']
     if extra:
         attrs.append(f'xmlns:xmp="{NS_XMP}"')
+    if colorlabels:
+        attrs.append(f'xmlns:darktable="{NS_DARKTABLE}"')
     attrs += [f'{k}="{_attr_value(v)}"' for k, v in extra.items()]
     own = {"Verdict": fields.verdict, "Reason": fields.reason,
            **{a.capitalize(): f"{v:.4f}" for a, v in fields.scores.items()},
            "Tolerances": fields.tolerances, "Model": fields.model, "Label": fields.label or ""}
+    if own_colorlabel is not None:
+        own["ColorLabel"] = own_colorlabel
     attrs += [f'{PREFIX}:{k}="{_attr_value(v)}"' for k, v in own.items()]
     lines = ['<rdf:Description rdf:about=""'] + [" " + a for a in attrs]
     lines[-1] += ">"
+    if colorlabels:
+        lines += [" <darktable:colorlabels>", "  <rdf:Seq>"]
+        lines += [f"   <rdf:li>{escape(v)}</rdf:li>" for v in colorlabels]
+        lines += ["  </rdf:Seq>", " </darktable:colorlabels>"]
     if fields.faces:
         lines += [f" <{PREFIX}:Faces>", "  <rdf:Seq>"]
         lines += [f"   <rdf:li>{escape(f)}</rdf:li>" for f in fields.faces]
@@ -321,18 +403,19 @@ def _block(fields: SidecarFields, extra: dict[str, str]) -> str:
 
 def describe_change(old: str | None, new: str) -> str:
     """In words, what writing ``new`` over ``old`` changes (for ``--dry-run`` and the log)."""
-    b = _read(old) if old is not None else {"rating": None, "label": None, "verdict": None}
+    b = _read(old) if old is not None else {"rating": None, "label": None, "verdict": None, "colorlabels": None}
     a = _read(new)
     parts = [f"{k} {b[key] or 'none'} -> {a[key] or 'none'}"
-             for k, key in (("xmp:Rating", "rating"), ("xmp:Label", "label"), ("verdict", "verdict"))
+             for k, key in (("xmp:Rating", "rating"), ("xmp:Label", "label"),
+                            ("darktable:colorlabels", "colorlabels"), ("verdict", "verdict"))
              if b[key] != a[key]]
     return ("new sidecar: " if old is None else "") + (", ".join(parts) or "scores updated")
 
 
 def write_sidecar(path: Path, result: ImageResult, judged: Sequence[int], tolerances: Tolerances, model: str,
-                  dry_run: bool = False, log: Callable[[str], None] | None = None) -> bool:
+                  dry_run: bool = False, log: Callable[[str], None] | None = None, style: str = "adobe") -> bool:
     """Create or update the sidecar at ``path`` for ``result``; True when it was (or would be) changed.
-    An unchanged sidecar is not rewritten."""
+    An unchanged sidecar is not rewritten. ``style`` ``darktable`` also writes darktable's colour label."""
     old = None
     mode = None
     if path.exists():
@@ -342,7 +425,7 @@ def write_sidecar(path: Path, result: ImageResult, judged: Sequence[int], tolera
             raise XmpError(f"{path.name} is not UTF-8; left unchanged") from None
         mode = path.stat().st_mode & 0o7777
     try:
-        new = update_sidecar(old, fields_for(result, judged, tolerances, model))
+        new = update_sidecar(old, fields_for(result, judged, tolerances, model), style)
     except XmpError as e:
         raise XmpError(f"{path.name}: {e}; left unchanged") from None
     if new == old:

@@ -211,3 +211,96 @@ def test_the_cli_writes_sidecars_with_xmp(cli, tmp_path, astronaut):
     r = cli("run", d, "-o", tmp_path / "out", "--model", "classical", "--xmp", "--xmp-style", "darktable", "-q")
     assert r.exit_code == 0, r.output
     assert (d / "good.jpg.xmp").is_file()
+
+
+# --- darktable's own colour labels ----------------------------------------------------------------------
+#: A sidecar as darktable writes it (through exiv2): one Description, the red label (0) in its own list.
+DARKTABLE = """<?xml version="1.0" encoding="UTF-8"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"
+    xmlns:darktable="http://darktable.sf.net/"
+   xmp:Rating="2"
+   xmpMM:DerivedFrom="dark.jpg"
+   darktable:xmp_version="5"
+   darktable:history_end="1">
+   <darktable:colorlabels>
+    <rdf:Seq>
+     <rdf:li>0</rdf:li>
+    </rdf:Seq>
+   </darktable:colorlabels>
+   <darktable:history>
+    <rdf:Seq>
+     <rdf:li darktable:operation="exposure" darktable:enabled="1" darktable:num="0"/>
+    </rdf:Seq>
+   </darktable:history>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
+
+
+def colorlabels(path):
+    """darktable's colour labels as exiftool reads them (a list of numbers; [] when there are none)."""
+    r = subprocess.run(["exiftool", "-j", "-n", "-XMP-darktable:ColorLabels", str(path)],
+                       capture_output=True, text=True, check=True)
+    labels = json.loads(r.stdout)[0].get("Colorlabels", [])
+    return labels if isinstance(labels, list) else [labels]
+
+
+@needs_exiftool
+def test_darktable_style_sets_darktables_own_purple_label_on_a_corrected_photo(tmp_path, astronaut):
+    d = tmp_path / "in"
+    write_jpeg(d / "dark.jpg", degrade.exposure(astronaut, -2.0))
+    write_jpeg(d / "good.jpg", astronaut)
+    run(d, tmp_path / "out", xmp="darktable")
+    assert colorlabels(d / "dark.jpg.xmp") == [4] and exiftool(d / "dark.jpg.xmp")[0]["XMP-xmp:Label"] == "Purple"
+    assert colorlabels(d / "good.jpg.xmp") == []
+    run(d, tmp_path / "out", xmp="darktable", correct=False)  # now rejected: the label was ours, it goes
+    assert colorlabels(d / "dark.jpg.xmp") == []
+
+
+@needs_exiftool
+def test_our_darktable_label_joins_the_users_labels_and_leaves_them_byte_for_byte(tmp_path, astronaut):
+    d = tmp_path / "in"
+    write_jpeg(d / "dark.jpg", degrade.exposure(astronaut, -2.0))
+    (d / "dark.jpg.xmp").write_text(DARKTABLE, encoding="utf-8")
+    run(d, tmp_path / "out", xmp="darktable")
+    text = (d / "dark.jpg.xmp").read_text(encoding="utf-8")
+    assert colorlabels(d / "dark.jpg.xmp") == [0, 4]  # red kept, purple added in darktable's own list
+    assert without_our_description(text) == DARKTABLE.replace('xmp:Rating="2"', 'xmp:Rating="1"').replace(
+        "     <rdf:li>0</rdf:li>\n", "     <rdf:li>0</rdf:li>\n     <rdf:li>4</rdf:li>\n")
+    run(d, tmp_path / "out", xmp="darktable", correct=False)
+    text = (d / "dark.jpg.xmp").read_text(encoding="utf-8")
+    assert colorlabels(d / "dark.jpg.xmp") == [0]
+    assert without_our_description(text) == DARKTABLE.replace('xmp:Rating="2"', 'xmp:Rating="-1"')
+
+
+@needs_exiftool
+def test_a_purple_the_user_chose_in_darktable_is_never_taken_away(tmp_path, astronaut):
+    d = tmp_path / "in"
+    write_jpeg(d / "dark.jpg", degrade.exposure(astronaut, -2.0))
+    (d / "dark.jpg.xmp").write_text(DARKTABLE.replace("<rdf:li>0</rdf:li>", "<rdf:li>4</rdf:li>"), encoding="utf-8")
+    run(d, tmp_path / "out", xmp="darktable")  # corrected: purple is there already, and not ours
+    assert colorlabels(d / "dark.jpg.xmp") == [4]
+    run(d, tmp_path / "out", xmp="darktable", correct=False)
+    assert colorlabels(d / "dark.jpg.xmp") == [4]
+
+
+@needs_exiftool
+def test_our_darktable_label_is_taken_back_after_darktable_merged_it_into_its_own_description(tmp_path, astronaut):
+    """darktable rewrites a sidecar as one Description: our fields and the label we added end up in its list."""
+    d = tmp_path / "in"
+    write_jpeg(d / "dark.jpg", degrade.exposure(astronaut, -2.0))
+    merged = DARKTABLE.replace('    xmlns:darktable="http://darktable.sf.net/"\n',
+                               '    xmlns:darktable="http://darktable.sf.net/"\n'
+                               '    xmlns:clairvoyance="https://github.com/clairvoyance/ns/1.0/"\n').replace(
+        '   darktable:history_end="1">', '   darktable:history_end="1"\n   clairvoyance:Verdict="corrected"\n'
+        '   clairvoyance:Label="Purple"\n   clairvoyance:ColorLabel="4">').replace(
+        "     <rdf:li>0</rdf:li>\n", "     <rdf:li>0</rdf:li>\n     <rdf:li>4</rdf:li>\n")
+    (d / "dark.jpg.xmp").write_text(merged, encoding="utf-8")
+    run(d, tmp_path / "out", xmp="darktable", correct=False)
+    assert colorlabels(d / "dark.jpg.xmp") == [0]
+    assert exiftool(d / "dark.jpg.xmp")[0]["XMP-clairvoyance:Verdict"] == "rejected"
