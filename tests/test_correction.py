@@ -163,6 +163,11 @@ def test_tone_curve_fitted_on_a_face_reproduces_an_exposure_change():
     darker = exposure(face, -1.5)
     out = apply_tone_curve(darker, *fit_tone_curve(darker, face))
     assert np.abs(out.astype(int) - face).mean() < 4
+    # a generator's colour cast is not copied to the photo: one curve for all channels
+    tinted = np.clip(face.astype(int) * [1.0, 1.0, 0.85], 0, 255).astype(np.uint8)
+    gains, gammas = fit_tone_curve(darker, tinted)
+    assert np.ptp(gains) == 0 and np.ptp(gammas) == 0
+    assert np.ptp(fit_tone_curve(darker, tinted, neutral=False)[0]) > 0.05
 
 
 def test_learned_corrector_falls_back_to_classical_for_axes_without_a_generator(monkeypatch, tmp_path):

@@ -105,18 +105,23 @@ def shipped_generators() -> dict[str, Path]:
     return {p.stem.removeprefix("gan-"): p for p in WEIGHTS_DIR.glob("gan-*.pt")}
 
 
-def fit_tone_curve(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel ``after_lin = a * before_lin ** g`` fitted in log space on unclipped pixels."""
+def fit_tone_curve(before: np.ndarray, after: np.ndarray, neutral: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``after_lin = a * before_lin ** g`` fitted in log space on unclipped pixels.
+
+    ``neutral``: one curve for all three channels (exposure is colourless, so a generator's slight
+    colour cast is not copied to the photo); otherwise one curve per channel.
+    """
     b, a = srgb_to_linear(before).reshape(-1, 3), srgb_to_linear(after).reshape(-1, 3)
     gains, gammas = np.ones(3, np.float32), np.ones(3, np.float32)
-    for c in range(3):
-        m = (b[:, c] > 0.003) & (b[:, c] < 0.97) & (a[:, c] > 0.003) & (a[:, c] < 0.97)
+    ok = (b > 0.003) & (b < 0.97) & (a > 0.003) & (a < 0.97)
+    for c in ([[0, 1, 2]] if neutral else [[0], [1], [2]]):
+        m = ok[:, c]
         if m.sum() < 50:
             continue
-        x, y = np.log(b[m, c]), np.log(a[m, c])
-        g, loga = np.polyfit(x, y, 1)
-        gammas[c] = np.clip(g, 0.5, 2.0)
-        gains[c] = np.exp(np.clip(np.mean(y - gammas[c] * x), -3, 3))
+        x, y = np.log(b[:, c][m]), np.log(a[:, c][m])
+        g = np.clip(np.polyfit(x, y, 1)[0], 0.5, 2.0)
+        gammas[c] = g
+        gains[c] = np.exp(np.clip(np.mean(y - g * x), -3, 3))
     return gains, gammas
 
 
