@@ -7,6 +7,10 @@ GPS), found wherever its format keeps them, as bytes Pillow writes into any outp
 * CR3 (Canon, ISO base media file): the same IFDs as four small TIFF structures, ``CMT1`` (IFD 0),
   ``CMT2`` (Exif), ``CMT3`` (maker note) and ``CMT4`` (GPS), in Canon's ``uuid`` box inside ``moov``.
 * RAF (Fujifilm): a fixed header points to an embedded JPEG whose EXIF is the photo's.
+* ORF (Olympus) and RW2 (Panasonic): TIFF structures with a magic number of their own in place of 42
+  (``IIRO``, ``IIRS``, ``MMOR``; ``IIU\\0``), which Pillow refuses; their IFDs are read as a TIFF's. A RW2's
+  IFD 0 also holds the JPEG the camera rendered (``JpgFromRaw``) with the shot's full EXIF, preferred to
+  IFD 0's own tags (Make, Model, Orientation, and the ISO in Panasonic's tag 0x17).
 
 Only descriptive tags travel: the ones that describe a file's pixel data (strip offsets, sizes, DNG
 colour tags, maker-note offsets into the original) would be wrong in another file.
@@ -28,14 +32,22 @@ ORIENTATION = 0x0112
 #: Canon's box of metadata in a CR3's ``moov`` (ISO base media file format).
 CR3_UUID = bytes.fromhex("85c0b687820f11e08111f4ce462b6a48")
 RAF_MAGIC = b"FUJIFILMCCD-RAW "
+#: The first four bytes of an ORF or RW2, and the byte order of its IFDs.
+TIFF_LIKE_MAGIC = {b"IIRO": "<", b"IIRS": "<", b"MMOR": ">", b"IIU\0": "<"}
+RW2_MAGIC = b"IIU\0"
+#: Tags of a RW2's IFD 0: the camera's JPEG (with the shot's EXIF), and the ISO.
+RW2_JPG_FROM_RAW, RW2_ISO = 0x002E, 0x0017
+ISO = 0x8827
+#: What a damaged or unexpected file makes the parsers here and Pillow's raise.
+_UNREADABLE = (ValueError, struct.error, SyntaxError, OSError, KeyError, TypeError)
 #: Largest metadata box or embedded JPEG read (a CR3's moov is a few hundred KB, a RAF's JPEG a few MB).
 _MAX_READ = 64 << 20
 
 
 def raw_exif(path: str | Path, orientation: int | None = None) -> bytes | None:
-    """The descriptive EXIF of a camera RAW file (TIFF-based, CR3 or RAF), with ``orientation`` (the EXIF
-    code of the pixels it will go with) instead of the file's own; None when none is found (an output
-    carries no EXIF rather than a wrong one)."""
+    """The descriptive EXIF of a camera RAW file (TIFF-based, ORF, RW2, CR3 or RAF), with ``orientation``
+    (the EXIF code of the pixels it will go with) instead of the file's own; None when none is found (an
+    output carries no EXIF rather than a wrong one)."""
     try:
         with open(path, "rb") as f:
             head = f.read(16)
@@ -44,6 +56,8 @@ def raw_exif(path: str | Path, orientation: int | None = None) -> bytes | None:
                 return cr3_exif(f, orientation)
             if head == RAF_MAGIC:
                 return raf_exif(f, orientation)
+            if head[:4] in TIFF_LIKE_MAGIC:
+                return tiff_like_exif(f, orientation)
     except OSError:
         return None
     try:
@@ -51,8 +65,8 @@ def raw_exif(path: str | Path, orientation: int | None = None) -> bytes | None:
             warnings.simplefilter("ignore")
             with Image.open(path) as im:
                 return descriptive_exif(im.getexif(), orientation)
-    except (OSError, SyntaxError, ValueError, KeyError, TypeError):
-        return None  # a format Pillow cannot parse (ORF, RW2...)
+    except _UNREADABLE:
+        return None  # a format Pillow cannot parse
 
 
 def descriptive_exif(src: Image.Exif, orientation: int | None = None,
@@ -129,7 +143,7 @@ def cr3_exif(f: BinaryIO, orientation: int | None = None) -> bytes | None:
             return None
         ifd0 = _tiff_ifd0(_read(f, *cmt[b"CMT1"]))
         subs = {kind: dict(_tiff_ifd0(_read(f, *cmt[kind]))) if kind in cmt else {} for kind in (b"CMT2", b"CMT4")}
-    except (ValueError, struct.error, SyntaxError, OSError):
+    except _UNREADABLE:
         return None
     return descriptive_exif(ifd0, orientation, exif_ifd=subs[b"CMT2"], gps_ifd=subs[b"CMT4"])
 
@@ -141,13 +155,43 @@ def raf_exif(f: BinaryIO, orientation: int | None = None) -> bytes | None:
     try:
         header = _read(f, 0, 92)
         jpeg_at, jpeg_len = struct.unpack(">II", header[84:92])
-        jpeg = _read(f, jpeg_at, jpeg_at + jpeg_len)
-        if not jpeg.startswith(b"\xff\xd8"):
-            return None
+        return _jpeg_exif(_read(f, jpeg_at, jpeg_at + jpeg_len), orientation)
+    except _UNREADABLE:
+        return None
+
+
+def _jpeg_exif(jpeg: bytes, orientation: int | None) -> bytes | None:
+    """The descriptive EXIF of a JPEG a RAW file embeds (RAF, RW2); None if it is not one or has none."""
+    if not jpeg.startswith(b"\xff\xd8"):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Image.open(io.BytesIO(jpeg)) as im:
+            data = im.info.get("exif")
+    return descriptive_exif(_tiff_ifd0(data), orientation) if data else None
+
+
+# --- ORF and RW2 ----------------------------------------------------------------------------------
+def tiff_like_exif(f: BinaryIO, orientation: int | None = None) -> bytes | None:
+    """The descriptive EXIF of an Olympus ORF or a Panasonic RW2 open as ``f``: Pillow reads its IFDs
+    from the file as a TIFF's, in the byte order its magic number names. For a RW2 the EXIF of its
+    ``JpgFromRaw`` comes first; without one, IFD 0's tags, with Panasonic's ISO as the Exif ISO."""
+    try:
+        head = _read(f, 0, 8)
+        ifd0 = Image.Exif()
+        ifd0.endian = TIFF_LIKE_MAGIC[head[:4]]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(jpeg)) as im:
-                data = im.info.get("exif")
-        return descriptive_exif(_tiff_ifd0(data), orientation) if data else None
-    except (ValueError, struct.error, SyntaxError, OSError):
+            ifd0.load_from_fp(f, struct.unpack(f"{ifd0.endian}I", head[4:8])[0])
+            if head[:4] != RW2_MAGIC:
+                return descriptive_exif(ifd0, orientation)
+            jpeg = ifd0.get(RW2_JPG_FROM_RAW)
+            found = _jpeg_exif(jpeg, orientation) if isinstance(jpeg, bytes) else None
+            if found:
+                return found
+            exif_ifd = dict(ifd0.get_ifd(EXIF_IFD))
+            if RW2_ISO in ifd0:
+                exif_ifd.setdefault(ISO, ifd0[RW2_ISO])
+            return descriptive_exif(ifd0, orientation, exif_ifd=exif_ifd)
+    except _UNREADABLE:
         return None

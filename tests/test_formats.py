@@ -1,5 +1,5 @@
-"""The formats photographers bring: camera RAW (a real DNG that LibRaw decodes; CR3 and RAF whose EXIF is
-not a TIFF of its own), HEIC, 16-bit and float TIFF, PNG and WebP; every output keeps the original's EXIF,
+"""The formats photographers bring: camera RAW (a real DNG that LibRaw decodes; CR3, RAF, ORF and RW2 whose
+EXIF is not a plain TIFF's), HEIC, 16-bit and float TIFF, PNG and WebP; every output keeps the original's EXIF,
 colour profile and orientation, a corrected RAW is a 16-bit TIFF, and a corrected file says that
 Clairvoyance edited it."""
 from __future__ import annotations
@@ -23,7 +23,8 @@ from clairvoyance.pipeline import REGION_MARGIN
 from clairvoyance.publish import encode_image
 
 from conftest import write_jpeg
-from photo_files import camera_exif, shot_exif, srgb_icc, write_cr3, write_dng, write_heic, write_raf, write_tiff16
+from photo_files import (camera_exif, shot_exif, srgb_icc, write_cr3, write_dng, write_heic, write_orf, write_raf,
+                         write_rw2, write_tiff16)
 
 needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None,
                                     reason="exiftool missing (make test installs libimage-exiftool-perl)")
@@ -97,10 +98,21 @@ def test_a_corrected_raw_is_a_16_bit_tiff_that_keeps_the_demosaic_wherever_the_c
     assert np.all((step % 257 == 0) | (out == 0) | (out == 65535))
 
 
-# --- RAW whose EXIF is not a TIFF of its own: CR3 and RAF ---------------------------------------------
+# --- RAW whose EXIF is not a plain TIFF's: CR3, RAF, ORF, RW2 -------------------------------------------
 #: What a camera writes about a shot; read back with exiftool from the original and from the output.
 SHOT_TAGS = ("Make", "Model", "ModifyDate", "DateTimeOriginal", "ExposureTime", "FNumber", "ISO", "LensModel",
              "GPSLatitude", "GPSLatitudeRef", "GPSLongitude", "GPSLongitudeRef")
+#: Files with a camera's structure, by name: how each is written, and the file type exiftool sees in it.
+SHOTS = {
+    "IMG_0001.CR3": (write_cr3, "CR3"),
+    "DSCF0001.RAF": (lambda p, rgb: write_raf(p, rgb, shot_exif()), "RAF"),
+    "P5010001.ORF": (lambda p, rgb: write_orf(p, rgb, b"IIRO"), "ORF"),
+    "P5010002.ORF": (lambda p, rgb: write_orf(p, rgb, b"IIRS"), "ORF"),
+    "P5010003.ORF": (lambda p, rgb: write_orf(p, rgb, b"MMOR"), "ORF"),
+    "P1000001.RW2": (lambda p, rgb: write_rw2(p, rgb, shot_exif("Panasonic", "DC-GH5", "LEICA DG 12-60/F2.8-4.0")),
+                     "RW2"),
+}
+SHOT_IDS = {"P5010001.ORF": "ORF-IIRO", "P5010002.ORF": "ORF-IIRS", "P5010003.ORF": "ORF-MMOR"}
 
 
 def exiftool_tags(path, tags=SHOT_TAGS) -> dict:
@@ -110,15 +122,17 @@ def exiftool_tags(path, tags=SHOT_TAGS) -> dict:
 
 
 def write_shot(path, rgb):
-    return write_cr3(path, rgb) if path.suffix == ".CR3" else write_raf(path, rgb, shot_exif())
+    return SHOTS[path.name][0](path, rgb)
 
 
 @needs_exiftool
-@pytest.mark.parametrize("name", ["IMG_0001.CR3", "DSCF0001.RAF"])
-def test_the_exif_of_a_cr3_or_raf_ends_up_in_its_corrected_16_bit_tiff(tmp_path, astronaut, name):
-    """LibRaw cannot decode the pixels of these made-up files (they hold no sensor data); their structure
-    is a camera's, and exiftool reads the same tags from them as from the output."""
+@pytest.mark.parametrize("name", SHOTS, ids=lambda n: SHOT_IDS.get(n, n))
+def test_the_exif_of_a_cr3_raf_orf_or_rw2_ends_up_in_its_corrected_16_bit_tiff(tmp_path, astronaut, name):
+    """LibRaw cannot decode the pixels of these made-up files (they hold no sensor data it reads); their
+    structure is a camera's, and exiftool reads the same tags from them as from the output. (A RW2's
+    exposure, lens and GPS are only in the EXIF of its embedded JPEG.)"""
     src = write_shot(tmp_path / name, astronaut)
+    assert exiftool_tags(src, ("FileType",)) == {"FileType": SHOTS[name][1]}
     camera = exiftool_tags(src)
     assert set(camera) == set(SHOT_TAGS)  # the original holds every tag
     out = tmp_path / "out.tif"
@@ -128,14 +142,24 @@ def test_the_exif_of_a_cr3_or_raf_ends_up_in_its_corrected_16_bit_tiff(tmp_path,
 
 
 @needs_exiftool
-def test_a_run_corrects_a_cr3_with_its_own_exif(tmp_path, astronaut, monkeypatch):
-    """The run end to end on a CR3: LibRaw decodes a DNG's pixels in its place (no CRX encoder exists
-    here), the EXIF comes from the CR3 itself."""
+def test_a_rw2_without_its_jpeg_keeps_the_camera_and_iso_of_its_own_tags(tmp_path, astronaut):
+    src = write_rw2(tmp_path / "P1000002.RW2", astronaut)  # no JpgFromRaw: IFD 0 is all there is
+    tags = ("Make", "Model", "ISO")
+    out = tmp_path / "out.tif"
+    out.write_bytes(encode_image(astronaut.astype(np.uint16) * 257, ".tif", raw_exif(src, orientation=1)))
+    assert exiftool_tags(out, tags) == exiftool_tags(src, tags) == {"Make": "Panasonic", "Model": "DC-GH5", "ISO": 400}
+
+
+@needs_exiftool
+@pytest.mark.parametrize("name", ["IMG_0001.CR3", "P5010001.ORF", "P1000001.RW2"])
+def test_a_run_corrects_a_raw_with_its_own_exif(tmp_path, astronaut, monkeypatch, name):
+    """The run end to end on a CR3, ORF or RW2: LibRaw decodes a DNG's pixels in its place (these files
+    hold none it reads), the EXIF comes from the file itself."""
     pixels = write_dng(tmp_path / "pixels.dng", degrade.exposure(astronaut, -2.5))
     real = rawpy.imread
-    monkeypatch.setattr(rawpy, "imread", lambda p: real(str(pixels) if str(p).endswith(".CR3") else p))
+    monkeypatch.setattr(rawpy, "imread", lambda p: real(str(pixels) if str(p).endswith(name) else p))
     d = tmp_path / "in"
-    src = write_cr3(d / "IMG_0002.CR3", astronaut)
+    src = write_shot(d / name, astronaut)
     [r] = run(d, tmp_path / "out").images
     assert r.status == "corrected" and r.outputs[0].endswith(".tif"), r.reason
     assert exiftool_tags(tmp_path / "out" / r.outputs[0]) == exiftool_tags(src)
@@ -146,7 +170,10 @@ def test_a_raw_whose_metadata_cannot_be_found_gets_no_exif_rather_than_a_wrong_o
     cr3.write_bytes(cr3.read_bytes()[:200])  # cut inside the metadata
     raf = write_raf(tmp_path / "b.RAF", astronaut, shot_exif())
     raf.write_bytes(raf.read_bytes()[:100])
-    assert raw_exif(cr3) is None and raw_exif(raf) is None
+    orf, rw2 = write_orf(tmp_path / "c.ORF", astronaut), write_rw2(tmp_path / "d.RW2", astronaut, shot_exif())
+    for p in (orf, rw2):
+        p.write_bytes(p.read_bytes()[:100])  # cut inside IFD 0
+    assert [raw_exif(p) for p in (cr3, raf, orf, rw2)] == [None] * 4
 
 
 def test_a_broken_raw_file_is_a_clear_error(tmp_path, astronaut):
