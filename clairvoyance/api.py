@@ -10,15 +10,15 @@ import numpy as np
 from . import detection
 from .correction import ORDER
 from .errors import ImageLoadError
-from .images import read_photo
-from .publish import encode_image, write_bytes
+from .images import RAW_EXTENSIONS, read_photo
+from .publish import write_bytes
 from .scoring import QualityModel
 from .types import AXES, Box, Face, FaceResult, ImageResult, Tolerances
 
 
-def _faces(path: Path, detector: str, no_detect: bool):
-    if no_detect:
-        photo = read_photo(path)
+def _faces(path: Path, detector: str, no_detect: bool, for_correction: bool = False):
+    if no_detect:  # the full decode: for a correction, a RAW's with its 16 bits
+        photo = read_photo(path, keep_16bit=for_correction and path.suffix.lower() in RAW_EXTENSIONS)
         h, w = photo.rgb.shape[:2]
         # a crop is scored as given: squashed to 256x256 if not square, never re-framed
         interp = cv2.INTER_AREA if min(h, w) > 256 else cv2.INTER_CUBIC
@@ -54,9 +54,11 @@ def correct_files(files: Sequence[Path], metric: str, no_detect: bool, output_di
                   ) -> Iterator[tuple[Path, Path | None, str | None]]:
     """Correct each file on ``metric`` (or, for ``auto``, on its failing axes); yields (file, output, error).
 
-    With ``no_detect`` the whole file is one face and the output has the input's size.
+    With ``no_detect`` the whole file is one face and the output has the input's size. The output is
+    ``output_dir/<stem>.png``, or for a RAW ``<stem>.tif`` with 16 bits per channel, with the original's
+    EXIF and colour profile.
     """
-    from .pipeline import Clairvoyance
+    from .pipeline import Clairvoyance, encode_corrected, full_decode
 
     tol = tolerances or Tolerances()
     cv = Clairvoyance(model=model, tolerances=tol, corrector=corrector)
@@ -64,8 +66,8 @@ def correct_files(files: Sequence[Path], metric: str, no_detect: bool, output_di
     for p in files:
         p = Path(p)
         try:
-            photo, faces = _faces(p, detection.DEFAULT_DETECTOR, no_detect)
-            full = photo if photo.scale == 1.0 else read_photo(p)
+            photo, faces = _faces(p, detection.DEFAULT_DETECTOR, no_detect, for_correction=True)
+            full = full_decode(p, photo)  # as in a run: a RAW from its 16-bit demosaic, not its preview
             if metric == "auto":
                 scores = model.predict([f.crop for f in faces], [f.native_size for f in faces])
                 axes = [tol.failed(s) for s in scores]
@@ -79,7 +81,8 @@ def correct_files(files: Sequence[Path], metric: str, no_detect: bool, output_di
                 fixed = fixer.correct(fixed, local) if local else fixed
             else:
                 fixed = cv.correct(full.rgb, faces, axes)
-            dst = write_bytes(encode_image(fixed, ".png", full.exif), output_dir / f"{p.stem}.png")
+            suffix = ".png" if full.rgb16 is None else ".tif"  # a RAW: a 16-bit TIFF, as in a run
+            dst = write_bytes(encode_corrected(full, fixed, suffix), output_dir / f"{p.stem}{suffix}")
             yield p, dst, None
         except ImageLoadError as e:
             yield p, None, str(e)

@@ -140,7 +140,8 @@ def score(files, as_json, no_detect, model, detector, tolerances) -> None:
 @click.option("--tolerances", nargs=3, type=click.FloatRange(0, 1), default=(0.5, 0.5, 0.5), show_default=True,
               metavar="F N L")
 def correct(files, metric, no_detect, output_dir, model, tolerances) -> None:
-    """Correct FILES and write OUTPUT/<stem>.png."""
+    """Correct FILES and write OUTPUT/<stem>.png (a camera RAW: OUTPUT/<stem>.tif, 16 bits per channel,
+    as `run` writes it), with the original's EXIF."""
     from .api import correct_files
 
     n_err = 0

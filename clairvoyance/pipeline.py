@@ -436,11 +436,7 @@ class Clairvoyance:
         return (Path(rel).as_posix(),)
 
     def _correct_photo(self, path, rel, photo, faces, results, failing, out_dir, why) -> ImageResult:
-        # a RAW file is corrected from its full demosaic, never from the preview it was scored on, and
-        # its 16-bit demosaic is kept for the output
-        raw = path.suffix.lower() in RAW_EXTENSIONS
-        reuse = photo is not None and photo.scale == 1.0 and not photo.preview and (photo.rgb16 is not None or not raw)
-        full = photo if reuse else read_photo(path, keep_16bit=raw)
+        full = full_decode(path, photo)
         if faces is None:
             faces = _faces_at(full, results)
         axes_per_face = [list(results[i].failed) if i in failing else [] for i in range(len(faces))]
@@ -465,8 +461,7 @@ class Clairvoyance:
         gen_rel = Path(FINAL) / GENERATED / stem.parent / name
         outs: tuple[str, ...] = (gen_rel.as_posix(),)
         if not self.dry_run:
-            pixels = fixed if full.rgb16 is None else on_16bit(full.rgb16, full.rgb, fixed)
-            data = encode_image(pixels, gen_rel.suffix, full.exif, full.icc)
+            data = encode_corrected(full, fixed, gen_rel.suffix)
             with self._write_lock:
                 dst = write_bytes(data, out_dir / gen_rel, on_write=self._note_write)
                 outs = (dst.relative_to(out_dir).as_posix(),)
@@ -496,6 +491,24 @@ def _output_suffix(suffix: str) -> str:
     if s in HEIF_EXTENSIONS:
         return ".heic"
     return ".png"
+
+
+def full_decode(path: Path, photo: Photo | None = None) -> Photo:
+    """The decode a correction starts from: ``photo`` when it already is the full one, else a new one. A
+    RAW file is corrected from its full demosaic, never from the preview it was scored on, and its 16-bit
+    demosaic is kept for the output (``encode_corrected``)."""
+    raw = path.suffix.lower() in RAW_EXTENSIONS
+    if photo is not None and photo.scale == 1.0 and not photo.preview and (photo.rgb16 is not None or not raw):
+        return photo
+    return read_photo(path, keep_16bit=raw)
+
+
+def encode_corrected(full: Photo, fixed: np.ndarray, suffix: str) -> bytes:
+    """The file of a corrected photo: ``fixed``, the 8-bit correction of ``full`` (from ``full_decode``),
+    in the format ``suffix`` names, with the original's EXIF and colour profile; on a RAW's 16-bit
+    demosaic as a residual (``on_16bit``), which only a TIFF holds."""
+    pixels = fixed if full.rgb16 is None else on_16bit(full.rgb16, full.rgb, fixed)
+    return encode_image(pixels, suffix, full.exif, full.icc)
 
 
 def on_16bit(orig16: np.ndarray, orig8: np.ndarray, fixed8: np.ndarray, rows: int = 256) -> np.ndarray:

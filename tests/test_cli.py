@@ -17,6 +17,7 @@ from PIL import Image
 from clairvoyance import AXES, degrade
 
 from conftest import CLASSICAL, EXPECTED_SHOOT, listing, write_jpeg
+from photo_files import write_dng
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_MODEL = REPO / "clairvoyance" / "weights" / "iqa-seed.pt"
@@ -317,6 +318,29 @@ def test_correct_a_whole_photo_with_detection_keeps_its_size(cli, tmp_path, hopp
     assert r.exit_code == 0, r.output
     with Image.open(tmp_path / "out" / "noisy.png") as im:
         assert im.size == (hopper.shape[1], hopper.shape[0])
+
+
+def test_correct_writes_a_raw_as_a_16_bit_tiff_with_its_exif_as_run_does(cli, tmp_path, astronaut):
+    """From the full 16-bit demosaic (not the camera's preview): the correction is added to it as a
+    residual (steps of 257), pixels it did not reach keep every bit, and the DNG's EXIF comes along."""
+    import cv2
+    import rawpy
+
+    src = write_dng(tmp_path / "in" / "soft.dng", degrade.defocus_blur(astronaut, 3), make="Canon", model="EOS Test")
+    r = cli("correct", "--metric", "focus", "-o", tmp_path / "out", *CLASSICAL, src)
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "out" / "soft.tif"
+    assert r.stdout.strip() == str(out)
+    pixels = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    with rawpy.imread(str(src)) as raw:
+        demosaic = raw.postprocess(use_camera_wb=True, output_bps=16)
+    assert pixels.dtype == np.uint16 and pixels.shape == demosaic.shape
+    assert 0.02 < np.any(pixels != demosaic, axis=2).mean() < 0.5  # around the face only
+    step = pixels.astype(int) - demosaic
+    assert np.all((step % 257 == 0) | (pixels == 0) | (pixels == 65535))
+    with Image.open(out) as im:
+        ex = im.getexif()
+    assert (ex[0x010F], ex[0x0110], ex[0x0131]) == ("Canon", "EOS Test", "Clairvoyance")
 
 
 def test_correct_reports_a_bad_file_exits_1_and_corrects_the_rest(cli, shoot, tmp_path):
