@@ -115,13 +115,6 @@ def equivalent_blur_sigma(clean: np.ndarray, soft: np.ndarray, mask: np.ndarray 
     return float(_SIGMA_GRID[i])
 
 
-def resample(img: np.ndarray, side: int, down: int = cv2.INTER_AREA, up: int = cv2.INTER_CUBIC) -> np.ndarray:
-    """Down to ``side`` pixels and back up to the original size: a low-resolution source, upscaled."""
-    h, w = img.shape[:2]
-    small = cv2.resize(img, (side, max(1, round(side * h / w))), interpolation=down)
-    return cv2.resize(small, (w, h), interpolation=up)
-
-
 # --- noise -------------------------------------------------------------------------------------
 def sensor_noise(img: np.ndarray, sigma: float, rng: np.random.Generator | None = None,
                  chroma: float = 0.5, signal_dependence: float = 0.5) -> np.ndarray:

@@ -107,7 +107,13 @@ def test_equivalent_blur_sigma_recovers_a_gaussian_blur(sigma):
 
 def test_a_face_from_a_low_resolution_source_fails_focus_more_the_smaller_it_was():
     crop = _face()
-    sig = [degrade.equivalent_blur_sigma(crop, degrade.resample(crop, n)) for n in (200, 96, 48)]
+    import cv2
+
+    def from_side(n):  # a source n px wide, upscaled back to the crop's 256 px
+        return cv2.resize(cv2.resize(crop, (n, n), interpolation=cv2.INTER_AREA), (256, 256),
+                          interpolation=cv2.INTER_CUBIC)
+
+    sig = [degrade.equivalent_blur_sigma(crop, from_side(n)) for n in (200, 96, 48)]
     assert sig == sorted(sig) and sig[0] < 0.8 and sig[2] > 2.0  # 48 px upscaled to 256 fails; 200 px passes
     # the second-order chain: labels follow what was done, and such a face is rarely labelled sharp
     labels = []

@@ -128,12 +128,11 @@ def sample(crop: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.n
         img = small_face(img, rng)
     sigma = noise_sd = 0.0
     from_soft_source = rng.random() < P_SOFT_SOURCE
-    if from_soft_source:
-        pass
-    elif rng.random() > P_CLEAN:
-        img, sigma = blur(img, rng)
-    elif rng.random() < 0.3:
-        img = bokeh(img, rng)
+    if not from_soft_source:  # its softness is its blur
+        if rng.random() > P_CLEAN:
+            img, sigma = blur(img, rng)
+        elif rng.random() < 0.3:
+            img = bokeh(img, rng)
     lighting_ev = 0.0
     if rng.random() > P_CLEAN:
         before = img
