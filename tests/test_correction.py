@@ -187,3 +187,15 @@ def test_classical_quality_model_goes_with_classical_correctors():
     from clairvoyance.pipeline import Clairvoyance
 
     assert Clairvoyance(model="classical").corrector.name == "classical"
+
+
+def test_the_three_shipped_generators_load_by_name_and_are_the_default():
+    from clairvoyance.correction import get_corrector
+
+    c = get_corrector()
+    assert c.name == "learned"
+    assert {a: type(g.net).__name__ for a, g in c.generators.items()} == {
+        "focus": "ResnetGenerator", "noise": "UnetGenerator", "lighting": "UnetGenerator"}
+    face = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    for axis in ORDER:
+        assert c.correct(face, [axis]).shape == face.shape
