@@ -13,7 +13,7 @@ from .errors import ImageLoadError
 from .images import RAW_EXTENSIONS, read_photo
 from .publish import write_bytes
 from .scoring import QualityModel
-from .types import AXES, Box, Face, FaceResult, ImageResult, Tolerances
+from .types import Box, Face, FaceResult, ImageResult, Tolerances
 
 
 def _faces(path: Path, detector: str, no_detect: bool, for_correction: bool = False):

@@ -181,7 +181,7 @@ def dataset_build(sources, out, min_native) -> None:
 @click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Human labels (labels.csv with file,focus,noise,lighting or the studio's labels.sqlite).")
-@click.option("--arch", type=click.Choice(["hf", "seed"]), default="hf", show_default=True)
+@click.option("--arch", type=click.Choice(["hf", "hfs", "seed"]), default="hf", show_default=True)
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--samples-per-crop", type=click.IntRange(1), default=8, show_default=True,
               help="Degraded samples of each crop per epoch.")

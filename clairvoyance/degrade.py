@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import scale
 
 
 def _srgb_decode(c: np.ndarray) -> np.ndarray:

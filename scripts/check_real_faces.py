@@ -21,12 +21,14 @@ from clairvoyance.training.dataset import Crops
 from clairvoyance.types import AXES, Tolerances
 
 
-def _load_crops(folder: Path) -> list[np.ndarray]:
-    out = []
+def _load_crops(folder: Path) -> tuple[list[np.ndarray], list[int]]:
+    """Crops resized to 256 px, and their sides in file pixels (their native size, as the pipeline sees it)."""
+    out, natives = [], []
     for p in sorted(folder.glob("*.png")):
         a = np.asarray(Image.open(p).convert("RGB"))
         out.append(cv2.resize(a, (256, 256), interpolation=cv2.INTER_AREA))
-    return out
+        natives.append(min(a.shape[:2]))
+    return out, natives
 
 
 def main() -> None:
@@ -36,16 +38,17 @@ def main() -> None:
     ap.add_argument("--model", action="append")
     a = ap.parse_args()
     tol = Tolerances()
+    test = Crops.load(a.data_dir, "test")
     sets = {
-        "clean test-split faces (should pass)": list(Crops.load(a.data_dir, "test").images),
+        "clean test-split faces (should pass)": (list(test.images), list(test.natives)),
         "kair real degraded faces (should fail)": _load_crops(a.faces / "kair_real_faces"),
         "gfpgan old-photo crops (should fail)": _load_crops(a.faces / "gfpgan" / "cropped_faces"),
     }
     for name in a.model or available_models():
         m = get_model(name)
         print(f"## {m.label}")
-        for set_name, crops in sets.items():
-            scores = m.predict(crops)
+        for set_name, (crops, natives) in sets.items():
+            scores = m.predict(crops, natives)
             passed = [not tol.failed(s) for s in scores]
             mean = {ax: float(np.mean([getattr(s, ax) for s in scores])) for ax in AXES}
             print(f"  {set_name}: n={len(crops)} pass {np.mean(passed):.0%}  mean scores "

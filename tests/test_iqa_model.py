@@ -33,6 +33,44 @@ def test_architectures_map_a_crop_batch_to_three_scores_in_unit_range(arch):
     assert float(y.min()) >= 0 and float(y.max()) <= 1
 
 
+def test_hfs_reads_the_native_size_and_costs_a_fraction_of_hf():
+    torch.manual_seed(0)
+    net = archs.build("hfs").eval()
+    x = torch.rand(2, 3, 256, 256)
+    with torch.no_grad():
+        full = net(x, torch.tensor([256.0, 256.0]))
+        small = net(x, torch.tensor([128.0, 128.0]))
+        default = net(x)
+    assert torch.equal(full, default)  # no native size means a face of at least 256 px
+    assert not torch.allclose(full, small)  # the native size reaches the head
+
+    def macs(n):
+        total = 0
+        def hook(m, inp, out):
+            nonlocal total
+            total += out.numel() // out.shape[0] * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+        hs = [m.register_forward_hook(hook) for m in n.modules() if isinstance(m, torch.nn.Conv2d)]
+        with torch.no_grad():
+            n(torch.rand(1, 3, 256, 256))
+        for h in hs:
+            h.remove()
+        return total
+    assert macs(net) * 5 < macs(archs.build("hf").eval())
+
+
+def test_cnn_model_passes_native_sizes_to_networks_that_use_them(tmp_path):
+    torch.manual_seed(0)
+    net = archs.build("hfs").eval()
+    save_model(net, "hfs", {}, tmp_path / "m.pt", "m", "1")
+    m = CNNModel.from_file(tmp_path / "m.pt")
+    crop = _face()
+    big, small = m.predict([crop, crop], [900, 130])
+    assert big != small
+    assert m.predict([crop], [900]) == [big]
+    assert np.allclose(m.predict_array([crop, crop], native_sizes=[900, 130]),
+                       [[big.focus, big.noise, big.lighting], [small.focus, small.noise, small.lighting]])
+
+
 def test_seed_architecture_follows_the_report():
     net = archs.SeedIQA()
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
@@ -133,13 +171,16 @@ def test_bokeh_keeps_the_focus_label_and_the_face_sharp():
     assert np.abs(out[~(degrade.face_mask(256) > 0)].astype(int) - crop[~(degrade.face_mask(256) > 0)]).mean() > 1
 
 
-def test_sample_returns_a_crop_and_three_labels_deterministically():
+def test_sample_returns_a_crop_three_labels_and_a_native_size_deterministically():
     crop = _face()
-    a = synth.sample(crop, np.random.default_rng([3, 4]))
-    b = synth.sample(crop, np.random.default_rng([3, 4]))
+    a = synth.sample(crop, np.random.default_rng([3, 4]), 900)
+    b = synth.sample(crop, np.random.default_rng([3, 4]), 900)
     assert a[0].shape == (256, 256, 3) and a[0].dtype == np.uint8 and a[1].shape == (3,)
-    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
     assert ((a[1] >= 0) & (a[1] <= 1)).all()
+    natives = {synth.sample(crop, np.random.default_rng([5, i]), 900)[2] for i in range(40)}
+    assert 256 in natives and any(128 <= n < 240 for n in natives)  # upscaled small faces say so
+    assert all(n <= 150 for n in {synth.sample(crop, np.random.default_rng([5, i]), 150)[2] for i in range(10)})
 
 
 def test_split_is_by_source_photo_group():
@@ -208,7 +249,22 @@ def test_human_labels_from_csv_join_training(tiny_data, tmp_path):
         w.writerow(["file", "focus", "noise", "lighting"])
         w.writerow([rows[1]["crop"], 0.1, 0.9, 0.8])  # rows[0] doubles as the validation crop
     logs = []
-    opt = TrainOptions(data=str(tiny_data), out=str(tmp_path / "run"), arch="seed", epochs=1, samples_per_crop=1,
+    # hfs: synthetic and human samples carry native sizes through the loader into the network
+    opt = TrainOptions(data=str(tiny_data), out=str(tmp_path / "run"), arch="hfs", epochs=1, samples_per_crop=1,
                        batch=2, workers=0, val_variants=1, labels=str(labels))
-    train(opt, log=logs.append)
+    best = train(opt, log=logs.append)
     assert any("1 human-labelled" in m for m in logs)
+    assert CNNModel.from_file(best).meta["arch"] == "hfs"
+
+
+def test_precise_bn_sets_running_means_to_the_training_samples_mean_and_restores_momentum():
+    from clairvoyance.training.train_iqa import precise_bn
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4)).eval()
+    imgs = np.random.default_rng(0).integers(0, 256, (4, 256, 256, 3), dtype=np.uint8)
+    precise_bn(net, imgs, np.full(4, 256), "cpu", batch=2)
+    with torch.no_grad():
+        feats = net[0](torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255)
+    assert torch.allclose(net[1].running_mean, feats.mean((0, 2, 3)), atol=1e-5)
+    assert net[1].momentum == 0.1

@@ -38,6 +38,39 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.01))
 
 
+def _global_branch(w: int) -> nn.Sequential:
+    """Exposure and context: a 64x64 thumbnail plus a channel of distance from the crop's centre."""
+    return nn.Sequential(_conv(4, w), _conv(w, w, 2), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w, 2),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def _radius(n: int = 64) -> torch.Tensor:
+    """Distance from the crop's centre, so the global branch knows face from background."""
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, n), torch.linspace(-1, 1, n), indexing="ij")
+    return (xx**2 + yy**2).sqrt()[None, None]
+
+
+def _attention_pool(h: torch.Tensor, attn: nn.Module) -> torch.Tensor:
+    """Mean and spread of every channel, weighted by a learned attention map (face, not bokeh)."""
+    a = torch.softmax(attn(h).flatten(1), 1).view(h.shape[0], 1, *h.shape[2:])
+    mean = (h * a).sum((2, 3))
+    std = ((h - mean[..., None, None]) ** 2 * a).sum((2, 3)).clamp_min(1e-6).sqrt()
+    return torch.cat([mean, std], 1)
+
+
+def _luminance_stats(x: torch.Tensor) -> torch.Tensor:
+    """Mean, spread and clipped shares of the face centre's luminance, and the crop's mean and spread."""
+    lum = 0.2126 * x[:, 0] + 0.7152 * x[:, 1] + 0.0722 * x[:, 2]
+    c = lum[:, 64:192, 64:192].flatten(1)  # centre of the crop: the face
+    return torch.stack([c.mean(1), c.std(1), (c > 0.98).float().mean(1), (c < 0.02).float().mean(1),
+                        lum.flatten(1).mean(1), lum.flatten(1).std(1)], 1)
+
+
+def _high_pass(x: torch.Tensor) -> torch.Tensor:
+    """The image minus its 3x3 box blur: grain, edges and fine texture."""
+    return x - F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), 3, 1)
+
+
 class HighFreqIQA(nn.Module):
     def __init__(self, width: int = 32, dropout: float = 0.2):
         super().__init__()
@@ -46,31 +79,53 @@ class HighFreqIQA(nn.Module):
         self.hf = nn.Sequential(_conv(6, w), _conv(w, w), _conv(w, w, 2), _conv(w, 2 * w), _conv(2 * w, 2 * w, 2),
                                 _conv(2 * w, 2 * w), _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
         self.attn = nn.Conv2d(4 * w, 1, 1)
-        # global branch: thumbnail for exposure and context
-        self.glob = nn.Sequential(_conv(4, w), _conv(w, w, 2), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w, 2),
-                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.glob = _global_branch(w)
         feat = 4 * w * 2 + 2 * w + 6
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feat, 128), nn.LeakyReLU(0.01), nn.Linear(128, 3))
-        yy, xx = torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 64), indexing="ij")
-        # distance from the crop's centre, so the global branch knows face from background
-        self.register_buffer("radius", (xx**2 + yy**2).sqrt()[None, None], persistent=False)
+        self.register_buffer("radius", _radius(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        blur = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), 3, 1)
-        h = self.hf(torch.cat([x - blur, x], 1))
-        a = torch.softmax(self.attn(h).flatten(1), 1).view(h.shape[0], 1, *h.shape[2:])
-        mean = (h * a).sum((2, 3))
-        std = ((h - mean[..., None, None]) ** 2 * a).sum((2, 3)).clamp_min(1e-6).sqrt()
+        h = self.hf(torch.cat([_high_pass(x), x], 1))
         thumb = F.adaptive_avg_pool2d(x, 64)
         g = self.glob(torch.cat([thumb, self.radius.expand(x.shape[0], -1, -1, -1)], 1))
-        lum = 0.2126 * x[:, 0] + 0.7152 * x[:, 1] + 0.0722 * x[:, 2]
-        c = lum[:, 64:192, 64:192].flatten(1)  # centre of the crop: the face
-        stats = torch.stack([c.mean(1), c.std(1), (c > 0.98).float().mean(1), (c < 0.02).float().mean(1),
-                             lum.flatten(1).mean(1), lum.flatten(1).std(1)], 1)
-        return torch.sigmoid(self.head(torch.cat([mean, std, g, stats], 1)))
+        return torch.sigmoid(self.head(torch.cat([_attention_pool(h, self.attn), g, _luminance_stats(x)], 1)))
 
 
-ARCHS: dict[str, type[nn.Module]] = {"seed": SeedIQA, "hf": HighFreqIQA}
+class SpaceToDepthIQA(nn.Module):
+    """``hfs``: hf's design at a tenth of its cost, told the face's native size.
+
+    The image and its high-pass residual are unfolded 4x4 pixels into channels (PixelUnshuffle is
+    lossless, so the finest grain and edges survive) and convolved at 64x64 and below instead of
+    256x256. The native size, log2(side in original pixels / 256), tells an upscaled small face
+    (soft, but its label is unchanged) from a blurred one.
+    """
+
+    uses_native = True
+
+    def __init__(self, width: int = 32, dropout: float = 0.2):
+        super().__init__()
+        w = width
+        self.hf = nn.Sequential(nn.PixelUnshuffle(4), nn.Conv2d(96, 2 * w, 1, bias=False), nn.BatchNorm2d(2 * w),
+                                nn.LeakyReLU(0.01), _conv(2 * w, w), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w),
+                                _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
+        self.attn = nn.Conv2d(4 * w, 1, 1)
+        self.glob = _global_branch(w)
+        feat = 4 * w * 2 + 2 * w + 6 + 1
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feat, 128), nn.LeakyReLU(0.01), nn.Linear(128, 3))
+        self.register_buffer("radius", _radius(), persistent=False)
+
+    def forward(self, x: torch.Tensor, native: torch.Tensor | None = None) -> torch.Tensor:
+        if native is None:
+            native = torch.full((x.shape[0],), 256.0, device=x.device)
+        size = torch.log2(native.float().clamp(32, 256) / 256.0)[:, None]
+        h = self.hf(torch.cat([_high_pass(x), x], 1))
+        thumb = F.adaptive_avg_pool2d(x, 64)
+        g = self.glob(torch.cat([thumb, self.radius.expand(x.shape[0], -1, -1, -1)], 1))
+        feats = [_attention_pool(h, self.attn), g, _luminance_stats(x), size]
+        return torch.sigmoid(self.head(torch.cat(feats, 1)))
+
+
+ARCHS: dict[str, type[nn.Module]] = {"seed": SeedIQA, "hf": HighFreqIQA, "hfs": SpaceToDepthIQA}
 
 
 def build(arch: str, **config) -> nn.Module:

@@ -24,8 +24,10 @@ class QualityModel:
         crops were resized from (a face smaller than 256 px is upscaled, not blurred)."""
         raise NotImplementedError
 
-    def predict_array(self, crops: Sequence[np.ndarray], batch: int = 32) -> np.ndarray:
+    def predict_array(self, crops: Sequence[np.ndarray], batch: int = 32,
+                      native_sizes: Sequence[int] | None = None) -> np.ndarray:
         """Scores of many crops as an N x 3 array (focus, noise, lighting), predicted in batches."""
+        sizes = [int(n) for n in native_sizes] if native_sizes is not None else [256] * len(crops)
         rows = [[s.focus, s.noise, s.lighting] for i in range(0, len(crops), batch)
-                for s in self.predict(list(crops[i : i + batch]))]
+                for s in self.predict(list(crops[i : i + batch]), sizes[i : i + batch])]
         return np.array(rows, dtype=float).reshape(-1, 3)

@@ -99,6 +99,11 @@ class Crops:
         arr = np.stack(imgs) if imgs else np.zeros((0, 256, 256, 3), np.uint8)
         return cls(arr, rows)
 
+    @property
+    def natives(self) -> np.ndarray:
+        """Each crop's native side in source pixels (a crop below 256 was upscaled)."""
+        return np.array([int(float(r.get("native") or 256)) for r in self.rows], np.int64)
+
 
 def read_human_labels(path: Path) -> dict[str, np.ndarray]:
     """Human labels by crop path: from a CSV (``file, focus, noise, lighting``) or the studio's SQLite."""

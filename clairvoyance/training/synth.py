@@ -43,11 +43,11 @@ def augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return degrade.linear_to_srgb(lin)
 
 
-def small_face(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """As if the face had ``n`` < 256 native pixels and was upscaled by the pipeline."""
+def small_face(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """As if the face had ``n`` < 256 native pixels and was upscaled by the pipeline; returns ``n`` too."""
     n = int(rng.uniform(128, 240))
     small = cv2.resize(img, (n, n), interpolation=cv2.INTER_AREA)
-    return cv2.resize(small, (256, 256), interpolation=cv2.INTER_CUBIC)
+    return cv2.resize(small, (256, 256), interpolation=cv2.INTER_CUBIC), n
 
 
 def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
@@ -121,11 +121,16 @@ def noise(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def sample(crop: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One degraded version of a clean 256x256 crop and its labels (focus, noise, lighting)."""
+def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256) -> tuple[np.ndarray, np.ndarray, int]:
+    """One degraded version of a clean 256x256 crop of a face of ``native`` pixels, its labels
+    (focus, noise, lighting) and the face's native size after the degradation (what the
+    pipeline would pass to the model). A low-resolution source keeps its native size: the photo
+    is large, its content soft, and that softness must be judged."""
     img = augment(crop, rng)
+    native = min(int(native), 256)
     if rng.random() < 0.25:
-        img = small_face(img, rng)
+        img, n = small_face(img, rng)
+        native = min(native, n)
     sigma = noise_sd = 0.0
     from_soft_source = rng.random() < P_SOFT_SOURCE
     if not from_soft_source:  # its softness is its blur
@@ -146,4 +151,4 @@ def sample(crop: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.n
         noise_sd = math.hypot(noise_sd, degrade.noise_level(before, img))
     labels = np.array([scale.score_from_strength("focus", sigma), scale.score_from_strength("noise", noise_sd),
                        scale.score_from_strength("lighting", lighting_ev)], np.float32)
-    return img, labels
+    return img, labels, native

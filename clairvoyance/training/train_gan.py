@@ -19,7 +19,7 @@ import torch
 from ..correction.gan import CorrectionGAN, GanOptions
 from ..correction.learned import GeneratorModel, save_generator
 from .dataset import Crops
-from .gan_data import PatchSampler, make_pairs, to_tensor, to_uint8
+from .gan_data import PatchSampler, make_pairs
 
 
 @dataclass
