@@ -105,11 +105,12 @@ def test_a_broken_model_file_is_a_clear_error(tmp_path):
 
 def test_shipped_models_load_by_name_and_the_learned_one_is_default():
     names = available_models()
-    assert {"classical", "iqa", "iqa-seed"} <= set(names)
+    assert {"classical", "iqa", "iqa-fast", "iqa-seed"} <= set(names)
     assert default_model_name() == "iqa"
-    for n in ("iqa", "iqa-seed"):
+    for n, arch in (("iqa", "hf"), ("iqa-fast", "hfs"), ("iqa-seed", "seed")):
         m = get_model(n)
-        assert m.name == n and (Path(__file__).parents[1] / "clairvoyance/weights" / f"{n}.pt").stat().st_size < 20e6
+        assert m.name == n and m.meta["arch"] == arch
+        assert (Path(__file__).parents[1] / "clairvoyance/weights" / f"{n}.pt").stat().st_size < 20e6
 
 
 def test_unknown_model_names_list_the_valid_ones():

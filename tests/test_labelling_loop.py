@@ -6,6 +6,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from clairvoyance.cli import main
+from clairvoyance.scoring import WEIGHTS_DIR
 from clairvoyance.scoring.cnn import CNNModel
 from clairvoyance.web import create_app
 
@@ -26,7 +27,8 @@ def test_studio_labels_fine_tune_the_shipped_model(tmp_path):
     assert r.exit_code == 0, r.stderr
     assert "3 human-labelled crops" in r.stderr  # found through the dataset folder, by manifest path
     tuned = CNNModel.from_file(r.stdout.strip())
-    assert tuned.meta["arch"] == "hf"  # fine-tuned from the shipped iqa, not trained from scratch
+    # fine-tuned from the shipped iqa (its architecture), not trained from scratch
+    assert tuned.meta["arch"] == CNNModel.from_file(WEIGHTS_DIR / "iqa.pt").meta["arch"]
 
 
 def test_human_labels_on_held_out_crops_are_never_trained_on(tmp_path):
