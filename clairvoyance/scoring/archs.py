@@ -125,6 +125,11 @@ class SpaceToDepthIQA(nn.Module):
         return torch.sigmoid(self.head(torch.cat(feats, 1)))
 
 
+def run(net: nn.Module, x: torch.Tensor, native: torch.Tensor | None = None) -> torch.Tensor:
+    """Scores of a batch, giving the native sizes to networks that read them (``uses_native``)."""
+    return net(x, native) if getattr(net, "uses_native", False) else net(x)
+
+
 ARCHS: dict[str, type[nn.Module]] = {"seed": SeedIQA, "hf": HighFreqIQA, "hfs": SpaceToDepthIQA}
 
 

@@ -55,13 +55,8 @@ class CNNModel(QualityModel):
     def predict(self, crops: Sequence[np.ndarray], native_sizes: Sequence[int] | None = None) -> list[Scores]:
         if len(crops) == 0:
             return []
-        x = to_tensor(crops)
-        if getattr(self.net, "uses_native", False):
-            sizes = native_sizes if native_sizes is not None else [256] * len(crops)
-            y = self.net(x, torch.tensor([float(n) for n in sizes]))
-        else:
-            y = self.net(x)
-        y = y.numpy().astype(float)
+        native = torch.tensor([float(n) for n in native_sizes]) if native_sizes is not None else None
+        y = archs.run(self.net, to_tensor(crops), native).numpy().astype(float)
         return [Scores(*row) for row in y]
 
 

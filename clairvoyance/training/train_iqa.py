@@ -92,11 +92,6 @@ def fixed_set(crops: np.ndarray, variants: int, seed: int,
     return np.stack(imgs), np.stack(labs), np.array(sizes, np.int64)
 
 
-def forward(net: torch.nn.Module, x: torch.Tensor, native: torch.Tensor) -> torch.Tensor:
-    """Run a network, giving it the native sizes when its architecture uses them."""
-    return net(x, native) if getattr(net, "uses_native", False) else net(x)
-
-
 @torch.no_grad()
 def precise_bn(net: torch.nn.Module, imgs: np.ndarray, natives: np.ndarray, device: str, batch: int = 32) -> None:
     """Set BatchNorm's running statistics to the exact mean over fixed training samples.
@@ -114,7 +109,7 @@ def precise_bn(net: torch.nn.Module, imgs: np.ndarray, natives: np.ndarray, devi
         m.momentum = None  # cumulative average
     net.train()
     for i in range(0, len(imgs), batch):
-        forward(net, to_tensor(imgs[i : i + batch]).to(device),
+        archs.run(net, to_tensor(imgs[i : i + batch]).to(device),
                 torch.as_tensor(natives[i : i + batch], dtype=torch.float32, device=device))
     for m, momentum in zip(bns, momenta):
         m.momentum = momentum
@@ -124,7 +119,7 @@ def precise_bn(net: torch.nn.Module, imgs: np.ndarray, natives: np.ndarray, devi
 def predict_arrays(net: torch.nn.Module, imgs: np.ndarray, natives: np.ndarray, device: str,
                    batch: int = 64) -> np.ndarray:
     net.eval()
-    out = [forward(net, to_tensor(imgs[i : i + batch]).to(device),
+    out = [archs.run(net, to_tensor(imgs[i : i + batch]).to(device),
                    torch.as_tensor(natives[i : i + batch], dtype=torch.float32, device=device)).float().cpu().numpy()
            for i in range(0, len(imgs), batch)]
     return np.concatenate(out) if out else np.zeros((0, 3))
@@ -200,7 +195,7 @@ def train(opt: TrainOptions, progress=None, log=print) -> Path:
         for x, y, native in it:
             x = x.to(dev, non_blocking=True).float().div_(255.0)
             y = y.to(dev, non_blocking=True)
-            p = forward(net, x, native.to(dev))
+            p = archs.run(net, x, native.to(dev))
             loss = torch.nn.functional.smooth_l1_loss(p, y, beta=0.1)
             optim.zero_grad(set_to_none=True)
             loss.backward()
