@@ -232,10 +232,7 @@ def eval_iqa(data_dir, models, split, variants, as_json, plots) -> None:
     from .training.train_iqa import evaluate
 
     names = list(models) or available_models()
-    res = {}
-    for n in names:
-        m = _get_model(n)
-        res[m.label] = evaluate(m, data_dir, split, variants)
+    res = evaluate([_get_model(n) for n in names], data_dir, split, variants)
     if plots:
         from .training.metrics import plot_confusion
 

@@ -72,26 +72,37 @@ def _high_pass(x: torch.Tensor) -> torch.Tensor:
 
 
 class HighFreqIQA(nn.Module):
+    #: Features the head receives beyond the pooled branches (``hfs`` adds the native size).
+    extra_features = 0
+
     def __init__(self, width: int = 32, dropout: float = 0.2):
         super().__init__()
         w = width
-        # high-frequency branch: full-resolution residual, no early pooling so noise stays visible
-        self.hf = nn.Sequential(_conv(6, w), _conv(w, w), _conv(w, w, 2), _conv(w, 2 * w), _conv(2 * w, 2 * w, 2),
-                                _conv(2 * w, 2 * w), _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
+        self.hf = self._hf_branch(w)
         self.attn = nn.Conv2d(4 * w, 1, 1)
         self.glob = _global_branch(w)
-        feat = 4 * w * 2 + 2 * w + 6
+        feat = 4 * w * 2 + 2 * w + 6 + self.extra_features
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feat, 128), nn.LeakyReLU(0.01), nn.Linear(128, 3))
         self.register_buffer("radius", _radius(), persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _hf_branch(w: int) -> nn.Sequential:
+        """Full-resolution residual, no early pooling so noise stays visible; ends with 4w channels."""
+        return nn.Sequential(_conv(6, w), _conv(w, w), _conv(w, w, 2), _conv(w, 2 * w), _conv(2 * w, 2 * w, 2),
+                             _conv(2 * w, 2 * w), _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Attention-pooled high frequencies, the global branch, and luminance statistics."""
         h = self.hf(torch.cat([_high_pass(x), x], 1))
         thumb = F.adaptive_avg_pool2d(x, 64)
         g = self.glob(torch.cat([thumb, self.radius.expand(x.shape[0], -1, -1, -1)], 1))
-        return torch.sigmoid(self.head(torch.cat([_attention_pool(h, self.attn), g, _luminance_stats(x)], 1)))
+        return [_attention_pool(h, self.attn), g, _luminance_stats(x)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.head(torch.cat(self.features(x), 1)))
 
 
-class SpaceToDepthIQA(nn.Module):
+class SpaceToDepthIQA(HighFreqIQA):
     """``hfs``: hf's design at a tenth of its cost, told the face's native size.
 
     The image and its high-pass residual are unfolded 4x4 pixels into channels (PixelUnshuffle is
@@ -101,28 +112,19 @@ class SpaceToDepthIQA(nn.Module):
     """
 
     uses_native = True
+    extra_features = 1
 
-    def __init__(self, width: int = 32, dropout: float = 0.2):
-        super().__init__()
-        w = width
-        self.hf = nn.Sequential(nn.PixelUnshuffle(4), nn.Conv2d(96, 2 * w, 1, bias=False), nn.BatchNorm2d(2 * w),
-                                nn.LeakyReLU(0.01), _conv(2 * w, w), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w),
-                                _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
-        self.attn = nn.Conv2d(4 * w, 1, 1)
-        self.glob = _global_branch(w)
-        feat = 4 * w * 2 + 2 * w + 6 + 1
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feat, 128), nn.LeakyReLU(0.01), nn.Linear(128, 3))
-        self.register_buffer("radius", _radius(), persistent=False)
+    @staticmethod
+    def _hf_branch(w: int) -> nn.Sequential:
+        return nn.Sequential(nn.PixelUnshuffle(4), nn.Conv2d(96, 2 * w, 1, bias=False), nn.BatchNorm2d(2 * w),
+                             nn.LeakyReLU(0.01), _conv(2 * w, w), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w),
+                             _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
 
     def forward(self, x: torch.Tensor, native: torch.Tensor | None = None) -> torch.Tensor:
         if native is None:
             native = torch.full((x.shape[0],), 256.0, device=x.device)
         size = torch.log2(native.float().clamp(32, 256) / 256.0)[:, None]
-        h = self.hf(torch.cat([_high_pass(x), x], 1))
-        thumb = F.adaptive_avg_pool2d(x, 64)
-        g = self.glob(torch.cat([thumb, self.radius.expand(x.shape[0], -1, -1, -1)], 1))
-        feats = [_attention_pool(h, self.attn), g, _luminance_stats(x), size]
-        return torch.sigmoid(self.head(torch.cat(feats, 1)))
+        return torch.sigmoid(self.head(torch.cat([*self.features(x), size], 1)))
 
 
 def run(net: nn.Module, x: torch.Tensor, native: torch.Tensor | None = None) -> torch.Tensor:

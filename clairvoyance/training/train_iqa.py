@@ -92,6 +92,13 @@ def fixed_set(crops: np.ndarray, variants: int, seed: int,
     return np.stack(imgs), np.stack(labs), np.array(sizes, np.int64)
 
 
+def _batches(imgs: np.ndarray, natives: np.ndarray, device: str, batch: int):
+    """(images, native sizes) tensors on ``device``, ``batch`` samples at a time."""
+    for i in range(0, len(imgs), batch):
+        yield (to_tensor(imgs[i : i + batch]).to(device),
+               torch.as_tensor(natives[i : i + batch], dtype=torch.float32, device=device))
+
+
 @torch.no_grad()
 def precise_bn(net: torch.nn.Module, imgs: np.ndarray, natives: np.ndarray, device: str, batch: int = 32) -> None:
     """Set BatchNorm's running statistics to the exact mean over fixed training samples.
@@ -108,9 +115,8 @@ def precise_bn(net: torch.nn.Module, imgs: np.ndarray, natives: np.ndarray, devi
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     net.train()
-    for i in range(0, len(imgs), batch):
-        archs.run(net, to_tensor(imgs[i : i + batch]).to(device),
-                torch.as_tensor(natives[i : i + batch], dtype=torch.float32, device=device))
+    for x, native in _batches(imgs, natives, device, batch):
+        archs.run(net, x, native)
     for m, momentum in zip(bns, momenta):
         m.momentum = momentum
 
@@ -119,9 +125,7 @@ def precise_bn(net: torch.nn.Module, imgs: np.ndarray, natives: np.ndarray, devi
 def predict_arrays(net: torch.nn.Module, imgs: np.ndarray, natives: np.ndarray, device: str,
                    batch: int = 64) -> np.ndarray:
     net.eval()
-    out = [archs.run(net, to_tensor(imgs[i : i + batch]).to(device),
-                   torch.as_tensor(natives[i : i + batch], dtype=torch.float32, device=device)).float().cpu().numpy()
-           for i in range(0, len(imgs), batch)]
+    out = [archs.run(net, x, native).float().cpu().numpy() for x, native in _batches(imgs, natives, device, batch)]
     return np.concatenate(out) if out else np.zeros((0, 3))
 
 
@@ -225,9 +229,9 @@ def train(opt: TrainOptions, progress=None, log=print) -> Path:
     return out / "best.pt"
 
 
-def evaluate(model, data_dir: Path, split: str = "test", variants: int = 20, seed: int = 1) -> dict:
-    """Metrics of any QualityModel on a fixed synthetic set of ``split``'s crops."""
+def evaluate(models, data_dir: Path, split: str = "test", variants: int = 20, seed: int = 1) -> dict[str, dict]:
+    """Metrics of QualityModels by label, all on one fixed synthetic set of ``split``'s crops
+    (made once: it is most of the time for a fast model)."""
     crops = Crops.load(Path(data_dir), split)
     x, y, natives = fixed_set(crops.images, variants, seed, crops.natives)
-    p = model.predict_array(x, batch=64, native_sizes=natives)
-    return metrics.iqa_metrics(p, y)
+    return {m.label: metrics.iqa_metrics(m.predict_array(x, batch=64, native_sizes=natives), y) for m in models}
