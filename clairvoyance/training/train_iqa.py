@@ -104,8 +104,8 @@ def precise_bn(net: torch.nn.Module, imgs: np.ndarray, natives: np.ndarray, devi
     """Set BatchNorm's running statistics to the exact mean over fixed training samples.
 
     The running averages kept while training trail the weights, and grain energies are heavy-tailed,
-    so they jump from batch to batch: without this, hfs's validation figures swung by up to 0.3
-    between epochs (noise Spearman 0.67 -> 0.82 on the same weights with precise statistics).
+    so they jump from batch to batch: without this, hfs's validation lighting Spearman went
+    0.908 -> 0.566 -> 0.906 over three epochs (docs/models/history/iqa-fast.json, epochs 9-11).
     """
     bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if not bns or not len(imgs):
