@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -240,6 +242,23 @@ def test_one_training_epoch_on_cpu_writes_checkpoint_plots_and_resumes(tiny_data
     train(opt, log=logs.append)
     assert any("resumed" in m for m in logs)
     assert len(__import__("json").loads((out / "history.json").read_text())) == 2
+
+
+def test_training_with_loader_workers_after_opencv_started_its_threads(tiny_data, tmp_path):
+    """A forked loader worker must not touch OpenCV's thread pool: that hung a GPU run. In a child
+    process, with a timeout, so that a regression fails instead of hanging the suite."""
+    script = f"""
+import cv2, numpy as np
+from clairvoyance.training.train_iqa import TrainOptions, train
+cv2.GaussianBlur(np.random.rand(2048, 2048).astype(np.float32), (0, 0), 3)  # starts the pool
+threads = cv2.getNumThreads()
+train(TrainOptions(data={str(tiny_data)!r}, out={str(tmp_path / "run")!r}, arch="hfs", epochs=1,
+                   samples_per_crop=4, batch=2, workers=2, val_variants=1, bn_samples=2), log=print)
+print("threads kept", cv2.getNumThreads() == threads)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "epoch 1:" in done.stdout and "threads kept True" in done.stdout
 
 
 def test_human_labels_from_csv_join_training(tiny_data, tmp_path):

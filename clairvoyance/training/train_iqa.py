@@ -13,6 +13,7 @@ import json
 import math
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -129,12 +130,36 @@ def predict_arrays(net: torch.nn.Module, imgs: np.ndarray, natives: np.ndarray, 
     return np.concatenate(out) if out else np.zeros((0, 3))
 
 
+@contextmanager
+def serial_opencv():
+    """Run OpenCV on one thread in this process and in the loader workers it forks.
+
+    Parallelism comes from the workers; OpenCV's own thread pool would put a thread per core in each
+    (15 x 16 on the GPU machine). It must be set here, before the fork: calling cv2.setNumThreads in a
+    forked worker whose parent already started the pool hangs that worker (seen on OpenCV 5.0 and
+    4.14, and it cost a GPU session its training run).
+    """
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
 def device_name() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def train(opt: TrainOptions, progress=None, log=print) -> Path:
     """Train (or resume) and return the path of the exported model file."""
+    with serial_opencv():
+        return _train(opt, progress, log)
+
+
+def _train(opt: TrainOptions, progress, log) -> Path:
     out = Path(opt.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "options.json").write_text(json.dumps(asdict(opt), indent=2))
@@ -193,7 +218,8 @@ def train(opt: TrainOptions, progress=None, log=print) -> Path:
         net.train()
         ds = SynthSet(train_c.images, opt.samples_per_crop, opt.seed, epoch, human, train_c.natives)
         dl = DataLoader(ds, batch_size=opt.batch, shuffle=True, num_workers=opt.workers, drop_last=True,
-                        persistent_workers=False, generator=torch.Generator().manual_seed(opt.seed + epoch))
+                        pin_memory=dev == "cuda",
+                        generator=torch.Generator().manual_seed(opt.seed + epoch))
         preds, labs, losses = [], [], []
         it = progress(dl, desc=f"epoch {epoch + 1}/{opt.epochs}") if progress else dl
         for x, y, native in it:
