@@ -245,8 +245,9 @@ def test_one_training_epoch_on_cpu_writes_checkpoint_plots_and_resumes(tiny_data
 
 
 def test_training_with_loader_workers_after_opencv_started_its_threads(tiny_data, tmp_path):
-    """A forked loader worker must not touch OpenCV's thread pool: that hung a GPU run. In a child
-    process, with a timeout, so that a regression fails instead of hanging the suite."""
+    """Training with loader workers finishes after this process started OpenCV's thread pool, and
+    leaves OpenCV's thread count as it was. Setting it inside a forked worker instead hung a GPU run.
+    Runs in a child process with a timeout, so that a regression fails instead of hanging the suite."""
     script = f"""
 import cv2, numpy as np
 from clairvoyance.training.train_iqa import TrainOptions, train
