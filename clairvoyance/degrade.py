@@ -14,7 +14,6 @@ import numpy as np
 from PIL import Image
 
 
-
 def _srgb_decode(c: np.ndarray) -> np.ndarray:
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 

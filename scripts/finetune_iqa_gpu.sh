@@ -5,7 +5,8 @@
 # Synthesis on the CPU cores is the bottleneck (the GPU idles), so the script first measures how many
 # degraded samples per second the cores make, then picks the number of epochs that fits SECONDS, so
 # that the cosine learning-rate schedule runs to its end. --max-minutes is only a safety net.
-# Measured on the device tool's H200 machine (16 cores): 618 samples/s on 15 workers, so 420 s give
+# Measured on the device tool's H200 machine (16 cores, by this probe when it called synth.sample itself,
+# the same work): 618 samples/s on 15 workers, so 420 s give
 # 10 epochs of 96 samples per training crop (about 220 k samples).
 # With the device tool, the data folder is ignored by git, so it must be carried: copy the manifest and
 # the train/val crops (the test crops are not needed, and the whole folder is near the 64 MiB limit)
@@ -14,28 +15,24 @@
 set -euo pipefail
 data=${1:-data/faces}; out=${2:-runs/iqa-gpu}; init=${3:-iqa-fast}; budget=${4:-420}; spc=${5:-96}
 workers=$(( $(nproc) - 1 ))
-export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 TQDM_DISABLE=1
+export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 TQDM_DISABLE=1  # no progress bars in a log
 mkdir -p "$out"
 epochs=$(python3 - "$data" "$workers" "$budget" "$spc" <<'PY'
 import sys, time
 from multiprocessing import Pool
 from pathlib import Path
-import numpy as np, torch
-from clairvoyance.training import synth
+import torch
 from clairvoyance.training.dataset import Crops
-
-def init():
-    import cv2
-    cv2.setNumThreads(1)
+from clairvoyance.training.train_iqa import SynthSet, serial_opencv
 
 data, workers, budget, spc = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 crops = Crops.load(data, "train")
-nat = crops.natives
+ds = SynthSet(crops.images, spc, seed=0, natives=crops.natives)  # what train-iqa's loader workers make
 
 def one(i):
-    synth.sample(crops.images[i % len(crops.images)], np.random.default_rng(i), int(nat[i % len(crops.images)]))
+    ds[i]
 
-with Pool(workers, initializer=init) as pool:
+with serial_opencv(), Pool(workers) as pool:  # one OpenCV thread per worker, set before the fork
     pool.map(one, range(workers * 4))  # warm up
     t = time.time()
     n = workers * 40
@@ -50,4 +47,4 @@ PY
 )
 python3 -m clairvoyance.cli train-iqa --data "$data" --init "$init" --lr 3e-4 --epochs "$epochs" \
   --samples-per-crop "$spc" --batch 64 --workers "$workers" --out "$out" --model-version 2 \
-  --max-minutes "$(python3 -c "print(round($budget / 60 + 0.5, 2))")" 2>&1 | tr '\r' '\n' | grep -v "it/s\]\|s/it\]"
+  --max-minutes "$(python3 -c "print(round($budget / 60 + 0.5, 2))")"

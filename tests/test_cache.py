@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from clairvoyance import Clairvoyance
 from clairvoyance.cache import CACHE_DIR, CACHE_FILE, SCHEMA_VERSION, clean_partial_files
 from clairvoyance.scoring import QualityModel, get_model

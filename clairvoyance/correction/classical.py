@@ -5,7 +5,6 @@ sharp input is left nearly unchanged.
 """
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 
