@@ -306,10 +306,12 @@ def train_gan_cmd(axis, data, mode, cycle_in_paired, epochs, arch, width, blocks
               metavar="classical|learned|PATH.pt")
 @click.option("--split", type=click.Choice(["val", "test"]), default="test", show_default=True)
 @click.option("--variants", type=click.IntRange(1), default=3, show_default=True)
+@click.option("--iqa", "iqa_name", default=None, metavar="NAME|PATH",
+              help="Quality model that judges the corrected faces (default: the default model).")
 @click.option("--grid", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write a PNG grid per axis (input | each corrector | clean) here.")
 @click.option("--json", "as_json", is_flag=True)
-def eval_gan(data_dir, axes, correctors, split, variants, grid, as_json) -> None:
+def eval_gan(data_dir, axes, correctors, split, variants, iqa_name, grid, as_json) -> None:
     """PSNR/SSIM gain, colour shift and IQA verdicts of correctors on held-out degraded faces."""
     import numpy as np
 
@@ -319,7 +321,7 @@ def eval_gan(data_dir, axes, correctors, split, variants, grid, as_json) -> None
     from .training.eval_correction import evaluate_corrector
     from .training.train_gan import validation_pairs
 
-    iqa = get_model(None)
+    iqa = get_model(iqa_name)
     res: dict = {}
     for axis in axes or AXES:
         bad, good = validation_pairs(data_dir, axis, variants=variants, split=split)
@@ -333,7 +335,7 @@ def eval_gan(data_dir, axes, correctors, split, variants, grid, as_json) -> None
             else:
                 c, label = get_corrector(name), name
             m, fixed = evaluate_corrector(c, bad, good, axis, iqa)
-            res.setdefault(axis, {})[label] = m
+            res.setdefault(axis, {})[label] = {**m, "iqa_model": iqa.label}
             outs.append(fixed)
         if grid:
             from PIL import Image
@@ -346,7 +348,7 @@ def eval_gan(data_dir, axes, correctors, split, variants, grid, as_json) -> None
         click.echo(json.dumps(res, indent=2))
         return
     for axis, per in res.items():
-        click.echo(f"{axis} ({split} split, {next(iter(per.values()))['n']} faces)")
+        click.echo(f"{axis} ({split} split, {next(iter(per.values()))['n']} faces, judged by {iqa.label})")
         for label, m in per.items():
             click.echo(f"  {label:12s} PSNR {m['psnr_in']:.2f} -> {m['psnr_out']:.2f} ({m['psnr_gain']:+.2f} dB)  "
                        f"SSIM {m['ssim_in']:.3f} -> {m['ssim_out']:.3f}  colour shift {m['colour_shift']:.2f}  "

@@ -140,6 +140,12 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
 
+def smooth_texture(img: np.ndarray, diameter: int, sigma_color: float) -> np.ndarray:
+    """Edge-preserving smoothing (bilateral filter): what in-camera denoising, a video codec's
+    deblocking and beauty filters do. Edges stay, skin texture and fine detail are lost."""
+    return cv2.bilateralFilter(np.ascontiguousarray(img), int(diameter), float(sigma_color), float(diameter))
+
+
 def noise_level(clean: np.ndarray, noisy: np.ndarray) -> float:
     """The measured noise strength: RMS difference in 8-bit levels."""
     d = noisy.astype(np.float32) - clean.astype(np.float32)

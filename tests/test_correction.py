@@ -12,6 +12,7 @@ from clairvoyance.correction.gan import CorrectionGAN, GanOptions, ImagePool
 from clairvoyance.correction.learned import GeneratorModel, apply_tone_curve, fit_tone_curve
 from clairvoyance.correction.networks import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from clairvoyance.degrade import exposure
+from clairvoyance.scoring import get_model
 from clairvoyance.types import Box
 
 
@@ -199,3 +200,17 @@ def test_the_three_shipped_generators_load_by_name_and_are_the_default():
     face = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     for axis in ORDER:
         assert c.correct(face, [axis]).shape == face.shape
+
+
+def test_eval_gan_names_the_quality_model_that_judged_the_corrections(gan_data):
+    from click.testing import CliRunner
+
+    from clairvoyance.cli import main
+
+    args = ["eval-gan", str(gan_data), "--metric", "noise", "--corrector", "classical", "--variants", "1"]
+    res = CliRunner().invoke(main, [*args, "--iqa", "classical", "--json"])
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.output)["noise"]["classical"]
+    assert m["iqa_model"] == "classical@1" and 0 <= m["iqa_pass_after"] <= 1
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0 and f"judged by {get_model(None).label}" in text.output

@@ -165,6 +165,31 @@ def test_a_face_from_a_low_resolution_source_fails_focus_more_the_smaller_it_was
     assert np.mean(np.array(labels) < 0.5) >= 0.5
 
 
+def test_texture_smoothing_costs_focus_but_keeps_edges():
+    import cv2
+
+    crop = _face()
+    small = cv2.resize(crop, (160, 160), interpolation=cv2.INTER_AREA)
+    up = lambda a: cv2.resize(a, (256, 256), interpolation=cv2.INTER_CUBIC)
+    plain = degrade.equivalent_blur_sigma(crop, up(small))
+    waxy = degrade.equivalent_blur_sigma(crop, up(degrade.smooth_texture(small, 9, 80)))
+    assert waxy > plain + 0.2  # a denoised or codec-flattened face scores lower focus than its resolution alone
+    step = np.zeros((64, 64, 3), np.uint8)
+    step[:, 32:] = 200
+    assert np.array_equal(degrade.smooth_texture(step, 9, 80), step)  # a strong edge survives untouched
+
+
+def test_a_small_face_degraded_at_its_native_size_has_stretched_jpeg_blocks():
+    crop = _face()
+    out, before = synth.at_native(crop, 128, lambda a: degrade.jpeg(a, 10))
+    assert out.shape == before.shape == (256, 256, 3) and degrade.noise_level(before, out) > 2
+    # 8x8 blocks at 128 px become 16x16 on the crop: the seams fall every 16 columns
+    jump = np.abs(np.diff(out.astype(float).mean(2), axis=1)).mean(0)
+    seams = jump[15::16].mean()
+    assert seams > 1.5 * np.delete(jump, np.s_[15::16]).mean()
+    assert jump[7::16].mean() < seams  # not at the 8 px spacing JPEG on the crop itself would give
+
+
 def test_bokeh_keeps_the_focus_label_and_the_face_sharp():
     crop = _face()
     rng = np.random.default_rng(1)

@@ -7,7 +7,8 @@ sensor noise, then JPEG compression. Strengths become labels through ``clairvoya
 * focus: the Gaussian-equivalent sigma of the blur (defocus disk r -> r/2, motion length L -> L/sqrt(12));
   background-only blur (bokeh) and the upscaling of a face of 128-256 native pixels leave it at 1;
   a face from a low-resolution source (below) gets the sigma of the Gaussian blur closest to its softness;
-* noise: the measured RMS of what noise and JPEG added, in 8-bit levels;
+* noise: the measured RMS of what noise and JPEG added, in 8-bit levels (on a small face, half the
+  time added at its native size before the upscale, as its camera did);
 * lighting: the measured exposure error of the face in stops (``degrade.exposure_error``).
 """
 from __future__ import annotations
@@ -73,25 +74,42 @@ def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
 def soft_source(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
     """A face that reached the camera roll already degraded: an old print scan, a video still, a web
     copy. As in the second-order models of real-world degradation (BSRGAN, Real-ESRGAN), it was
-    downscaled to 32-140 px, got grain and JPEG blocking there, and was upscaled back to 256 px.
-    Synthetic blur and noise alone never look like this, and the IQA must fail such faces.
+    downscaled to 32-180 px, got grain there, often the texture-flattening of a denoiser or a video
+    codec, and JPEG blocking, and was upscaled back to 256 px. Synthetic blur and noise alone never
+    look like this, and the IQA must fail such faces.
 
-    Returns the image, its focus strength (the Gaussian-equivalent sigma of the resampling) and its
-    noise strength (RMS of what grain and JPEG added, measured after upscaling).
+    Returns the image, its focus strength (the Gaussian-equivalent sigma of the resampling and
+    smoothing, measured on the noise-free source) and its noise strength (RMS of what grain and JPEG
+    added, or left after smoothing, measured after upscaling).
     """
-    side = int(round(_loguniform(rng, 32, 140)))
+    side = int(round(_loguniform(rng, 32, 180)))
     down = int(rng.choice([cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC]))
     up = int(rng.choice([cv2.INTER_LINEAR, cv2.INTER_CUBIC]))
     small = cv2.resize(img, (side, side), interpolation=down)
-    soft = cv2.resize(small, (256, 256), interpolation=up)
+    smoothing = None
+    if rng.random() < 0.4:
+        smoothing = (int(rng.choice([5, 7, 9])), rng.uniform(15, 90))
+    clean = degrade.smooth_texture(small, *smoothing) if smoothing else small
+    soft = cv2.resize(clean, (256, 256), interpolation=up)
     if rng.random() < 0.5:
         small = degrade.sensor_noise(small, _loguniform(rng, 1.0, 12.0), rng, chroma=rng.uniform(0.0, 0.5),
                                      signal_dependence=rng.uniform(0.0, 0.9))
+    if smoothing:
+        small = degrade.smooth_texture(small, *smoothing)
     if rng.random() < 0.7:
         small = degrade.jpeg(small, int(rng.uniform(30, 92)))
     out = cv2.resize(small, (256, 256), interpolation=up)
     sigma = degrade.equivalent_blur_sigma(img, soft, degrade.face_mask(256) > 0.5)
     return out, sigma, degrade.noise_level(soft, out)
+
+
+def at_native(img: np.ndarray, n: int, fn) -> tuple[np.ndarray, np.ndarray]:
+    """Apply ``fn`` to an upscaled small face at its native ``n`` px, as a camera and its JPEG did
+    before the pipeline upscaled it (grain and 8x8 blocks get stretched, not shrunk). Returns the
+    upscaled result and the upscaled untouched face to measure it against."""
+    small = cv2.resize(img, (n, n), interpolation=cv2.INTER_AREA)
+    up = lambda a: cv2.resize(a, (256, 256), interpolation=cv2.INTER_CUBIC)
+    return up(fn(small)), up(small)
 
 
 def bokeh(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -128,9 +146,10 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256) -> tup
     is large, its content soft, and that softness must be judged."""
     img = augment(crop, rng)
     native = min(int(native), 256)
+    small_side = 0
     if rng.random() < 0.25:
-        img, n = small_face(img, rng)
-        native = min(native, n)
+        img, small_side = small_face(img, rng)
+        native = min(native, small_side)
     sigma = noise_sd = 0.0
     from_soft_source = rng.random() < P_SOFT_SOURCE
     if not from_soft_source:  # its softness is its blur
@@ -147,7 +166,10 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256) -> tup
         img, sigma, noise_sd = soft_source(img, rng)
     if rng.random() > P_CLEAN:
         before = img
-        img = noise(img, rng)
+        if small_side and rng.random() < 0.5:  # the small face's own grain and JPEG, upscaled with it
+            img, before = at_native(img, small_side, lambda a: noise(a, rng))
+        else:
+            img = noise(img, rng)
         noise_sd = math.hypot(noise_sd, degrade.noise_level(before, img))
     labels = np.array([scale.score_from_strength("focus", sigma), scale.score_from_strength("noise", noise_sd),
                        scale.score_from_strength("lighting", lighting_ev)], np.float32)
