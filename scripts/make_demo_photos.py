@@ -8,8 +8,9 @@ sharp and well exposed, some are degraded with ``clairvoyance.degrade`` (blur, s
 and over-exposure) strongly enough to fail the default tolerances, and mildly enough (or not) for the
 classical corrector to bring them back; one is a truncated JPEG, and a ``notes.txt`` beside them is
 skipped as a non-image file. With ``--model classical`` the run shows every status: selected,
-corrected, rejected, no_face and error (``photos()`` says which photo gets which); the shipped
-``iqa`` model shows every status too, but passes the cameraman and the coffee cup as they are.
+corrected, rejected, no_face and error (``photos()`` says which photo gets which); the default
+``iqa-fast`` model shows every status too, but passes the cameraman as it is and rejects the
+over-exposed astronaut.
 The output is the same on every run (seeded noise, fixed JPEG settings), and nothing but the
 installed packages is read.
 """

@@ -108,7 +108,7 @@ def test_a_broken_model_file_is_a_clear_error(tmp_path):
 def test_shipped_models_load_by_name_and_the_learned_one_is_default():
     names = available_models()
     assert {"classical", "iqa", "iqa-fast", "iqa-seed"} <= set(names)
-    assert default_model_name() == "iqa"
+    assert default_model_name() == "iqa-fast"
     for n, arch in (("iqa", "hf"), ("iqa-fast", "hfs"), ("iqa-seed", "seed")):
         m = get_model(n)
         assert m.name == n and m.meta["arch"] == arch

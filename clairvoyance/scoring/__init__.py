@@ -14,7 +14,7 @@ from .classical import ClassicalModel
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 #: The learned model used when none is named, if its weights ship; else ``classical``.
-DEFAULT_LEARNED = "iqa"
+DEFAULT_LEARNED = "iqa-fast"
 
 
 def shipped_models() -> list[str]:
