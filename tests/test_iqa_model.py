@@ -15,6 +15,7 @@ from clairvoyance.errors import ModelFileError, UnknownModelError
 from clairvoyance.scoring import archs, available_models, default_model_name, get_model
 from clairvoyance.scoring.cnn import CNNModel, save_model
 from clairvoyance.training import dataset, metrics, synth
+from clairvoyance.training import train_iqa
 from clairvoyance.training.train_iqa import TrainOptions, train
 
 
@@ -211,6 +212,23 @@ def test_sample_returns_a_crop_three_labels_and_a_native_size_deterministically(
     assert all(n <= 150 for n in {synth.sample(crop, np.random.default_rng([5, i]), 150)[2] for i in range(10)})
 
 
+def test_sample_names_the_degradations_it_applied():
+    crop = _face()
+    seen = set()
+    for i in range(60):
+        steps: list[str] = []
+        img, lab, native = synth.sample(crop, np.random.default_rng([9, i]), 900, steps)
+        seen.update(steps)
+        assert ("small_face" in steps) == (native < 256)
+        assert ("blur" in steps or "soft_source" in steps) == (lab[0] < 1.0)  # only these cost focus
+        assert ("light" in steps) == (lab[2] < 1.0)
+        assert not {"blur", "bokeh"} & set(steps) or "soft_source" not in steps  # a soft source has no lens blur
+    assert {"small_face", "blur", "bokeh", "light", "soft_source", "noise", "noise_at_native"} <= seen
+    steps_of_set: list[list[str]] = []
+    x, y, n = train_iqa.fixed_set(np.stack([crop]), 3, 0, None, steps_of_set)
+    assert len(steps_of_set) == len(x) == 3
+
+
 def test_split_is_by_source_photo_group():
     assert dataset.group_of("frl_london/neutral/001_03.jpg") == dataset.group_of("frl_london/smiling/001_08.jpg")
     assert dataset.group_of("fr/obama-720p.jpg") == dataset.group_of("fr/obama-1080p.jpg")
@@ -275,6 +293,7 @@ def test_training_with_loader_workers_after_opencv_started_its_threads(tiny_data
     Runs in a child process with a timeout, so that a regression fails instead of hanging the suite."""
     script = f"""
 import cv2, numpy as np
+from clairvoyance.training import train_iqa
 from clairvoyance.training.train_iqa import TrainOptions, train
 cv2.GaussianBlur(np.random.rand(2048, 2048).astype(np.float32), (0, 0), 3)  # starts the pool
 threads = cv2.getNumThreads()

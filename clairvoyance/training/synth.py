@@ -139,37 +139,47 @@ def noise(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256) -> tuple[np.ndarray, np.ndarray, int]:
+def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
+           steps: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """One degraded version of a clean 256x256 crop of a face of ``native`` pixels, its labels
     (focus, noise, lighting) and the face's native size after the degradation (what the
     pipeline would pass to the model). A low-resolution source keeps its native size: the photo
-    is large, its content soft, and that softness must be judged."""
+    is large, its content soft, and that softness must be judged. ``steps``, when given, receives
+    the names of the degradations applied (to see which ones a model gets wrong)."""
+    done = steps if steps is not None else []
     img = augment(crop, rng)
     native = min(int(native), 256)
     small_side = 0
     if rng.random() < 0.25:
         img, small_side = small_face(img, rng)
         native = min(native, small_side)
+        done.append("small_face")
     sigma = noise_sd = 0.0
     from_soft_source = rng.random() < P_SOFT_SOURCE
     if not from_soft_source:  # its softness is its blur
         if rng.random() > P_CLEAN:
             img, sigma = blur(img, rng)
+            done.append("blur")
         elif rng.random() < 0.3:
             img = bokeh(img, rng)
+            done.append("bokeh")
     lighting_ev = 0.0
     if rng.random() > P_CLEAN:
         before = img
         img = light(img, rng)
+        done.append("light")
         lighting_ev = degrade.exposure_error(before, img, degrade.face_mask(256) > 0.5)
     if from_soft_source:  # after exposure: the source was exposed, then copied at low resolution
         img, sigma, noise_sd = soft_source(img, rng)
+        done.append("soft_source")
     if rng.random() > P_CLEAN:
         before = img
         if small_side and rng.random() < 0.5:  # the small face's own grain and JPEG, upscaled with it
             img, before = at_native(img, small_side, lambda a: noise(a, rng))
+            done.append("noise_at_native")
         else:
             img = noise(img, rng)
+            done.append("noise")
         noise_sd = math.hypot(noise_sd, degrade.noise_level(before, img))
     labels = np.array([scale.score_from_strength("focus", sigma), scale.score_from_strength("noise", noise_sd),
                        scale.score_from_strength("lighting", lighting_ev)], np.float32)

@@ -76,15 +76,18 @@ class SynthSet(Dataset):
                 torch.tensor(float(native)))
 
 
-def fixed_set(crops: np.ndarray, variants: int, seed: int,
-              natives: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fixed_set(crops: np.ndarray, variants: int, seed: int, natives: np.ndarray | None = None,
+              steps: list[list[str]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A deterministic synthetic evaluation set: ``variants`` degradations of every crop, with
-    their labels and native sizes."""
+    their labels and native sizes (and, into ``steps`` when given, each sample's degradations)."""
     imgs, labs, sizes = [], [], []
     for i in range(len(crops) * variants):
         k = i % len(crops)
+        done: list[str] = []
         img, lab, native = synth.sample(crops[k], np.random.default_rng([seed, 10_000, i]),
-                                        int(natives[k]) if natives is not None else 256)
+                                        int(natives[k]) if natives is not None else 256, done)
+        if steps is not None:
+            steps.append(done)
         imgs.append(img)
         labs.append(lab)
         sizes.append(native)

@@ -1,0 +1,54 @@
+"""Which good faces does a quality model throw away, and what had been done to them?
+
+Rebuilds eval-iqa's synthetic set of a split (same seed, same samples) with the degradations each
+sample went through, and for every model lists its false rejects (faces labelled good on every axis,
+predicted below the tolerance on one): the failing axes, labels, predictions, native size and the
+synthetic steps, then counts them by axis and by step.
+
+Usage: python scripts/false_rejects.py DATA_DIR [--model NAME|PATH ...] [--split test] [--variants 20]
+"""
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from clairvoyance.scoring import default_model_name, get_model
+from clairvoyance.training.dataset import Crops
+from clairvoyance.training.train_iqa import fixed_set
+from clairvoyance.types import AXES
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data_dir", type=Path)
+    ap.add_argument("--model", action="append", help="model name or file (repeatable); default: the default")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--variants", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=1, help="eval-iqa's seed (default 1)")
+    ap.add_argument("--tolerance", type=float, default=0.5)
+    a = ap.parse_args()
+    crops = Crops.load(a.data_dir, a.split)
+    steps: list[list[str]] = []
+    x, y, natives = fixed_set(crops.images, a.variants, a.seed, crops.natives, steps)
+    good = (y >= a.tolerance).all(1)
+    print(f"{a.split} split: {len(y)} samples, {int(good.sum())} good on every axis")
+    for name in a.model or [default_model_name()]:
+        m = get_model(name)
+        p = m.predict_array(x, batch=64, native_sizes=natives)
+        rejected = good & (p < a.tolerance).any(1)
+        by_axis, by_step = Counter(), Counter()
+        print(f"## {m.label}: {int(rejected.sum())} false rejects ({rejected.sum() / max(good.sum(), 1):.3f})")
+        for i in np.flatnonzero(rejected):
+            axes = [ax for j, ax in enumerate(AXES) if p[i, j] < a.tolerance]
+            by_axis.update(axes)
+            by_step.update(steps[i])
+            print(f"  {'+'.join(axes):16s} label {np.round(y[i], 2)} pred {np.round(p[i], 2)} "
+                  f"native {natives[i]:3d}  {' '.join(steps[i])}")
+        print("  by axis:", dict(by_axis.most_common()), " by step:", dict(by_step.most_common()))
+
+
+if __name__ == "__main__":
+    main()
