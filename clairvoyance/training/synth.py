@@ -89,13 +89,14 @@ def soft_source(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     smoothing = None
     if rng.random() < 0.4:
         smoothing = (int(rng.choice([5, 7, 9])), rng.uniform(15, 90))
-    clean = degrade.smooth_texture(small, *smoothing) if smoothing else small
+    flatten = (lambda a: degrade.smooth_texture(a, *smoothing)) if smoothing else (lambda a: a)
+    clean = flatten(small)
     soft = cv2.resize(clean, (256, 256), interpolation=up)
-    if rng.random() < 0.5:
-        small = degrade.sensor_noise(small, _loguniform(rng, 1.0, 12.0), rng, chroma=rng.uniform(0.0, 0.5),
-                                     signal_dependence=rng.uniform(0.0, 0.9))
-    if smoothing:
-        small = degrade.smooth_texture(small, *smoothing)
+    if rng.random() < 0.5:  # grain comes before the flattening (a denoiser works on the grainy frame)
+        small = flatten(degrade.sensor_noise(small, _loguniform(rng, 1.0, 12.0), rng, chroma=rng.uniform(0.0, 0.5),
+                                             signal_dependence=rng.uniform(0.0, 0.9)))
+    else:  # no grain: the flattened source is the one already made
+        small = clean
     if rng.random() < 0.7:
         small = degrade.jpeg(small, int(rng.uniform(30, 92)))
     out = cv2.resize(small, (256, 256), interpolation=up)
