@@ -5,7 +5,8 @@ Every axis maps a physical degradation strength ``x`` to a score with the same m
 (Appendix A of the 2018 report), towards 0 for unusable. Anchors, on the 256x256 face crop:
 
 * focus:    Gaussian-equivalent blur sigma (px). sigma <= 0.5 -> >= 0.8, 1 -> 0.5, >= 2 -> <= 0.2
-* noise:    noise standard deviation (8-bit levels). <= 2 -> >= 0.8, 8 -> 0.5, >= 20 -> <= 0.2
+* noise:    noise standard deviation (8-bit levels). <= 2 -> >= 0.8, 8 -> 0.5, >= 20 -> <= 0.2;
+            compression artefacts count ``COMPRESSION_WEIGHT`` times their RMS (below)
 * lighting: exposure error |EV| (stops). <= 0.3 -> >= 0.8, 1 -> 0.5, >= 2 -> <= 0.2
 """
 from __future__ import annotations
@@ -18,6 +19,21 @@ CURVES: dict[str, tuple[float, float]] = {
     "noise": (8.0, 2.0),
     "lighting": (1.0, 2.5),
 }
+
+#: How much more a level of JPEG/codec error counts than a level of grain. Blocks and ringing are
+#: structured (8x8 edges, halos at every contour) and plainly visible at an RMS that would be faint
+#: grain: by RMS alone a 256 px face saved at JPEG quality 10 scores 0.5. Weighted 1.75, quality ~35
+#: (where blocks and ringing become plain on a face at 100%) scores 0.5 and quality >= 90 stays >= 0.8.
+COMPRESSION_WEIGHT = 1.75
+
+
+def noise_strength(grain: float, total: float) -> float:
+    """The noise strength of a face whose grain alone measures ``grain`` and whose grain plus
+    compression measure ``total`` (both RMS against the clean face, 8-bit levels): compression's
+    share of the error counts ``COMPRESSION_WEIGHT`` times. Compression that smooths grain away
+    (``total`` < ``grain``) adds nothing and takes nothing off."""
+    extra = math.sqrt(max(float(total) ** 2 - float(grain) ** 2, 0.0))
+    return math.hypot(float(grain), COMPRESSION_WEIGHT * extra)
 
 
 def score_from_strength(axis: str, x: float) -> float:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -140,6 +141,28 @@ def test_synthetic_labels_fall_as_degradation_grows():
     assert ev == sorted(ev) and abs(ev[1] - 1) < 0.35
 
 
+def test_jpeg_artefacts_weigh_more_than_grain_and_quality_35_is_the_edge():
+    crop = _face()
+    score = lambda q: scale.score_from_strength(
+        "noise", scale.noise_strength(0.0, degrade.noise_level(crop, degrade.jpeg(crop, q))))
+    scores = [score(q) for q in (10, 35, 90)]
+    assert scores == sorted(scores) and scores[0] < 0.35 and abs(scores[1] - 0.5) < 0.1 and scores[2] >= 0.75
+    assert scale.noise_strength(3.0, 3.0) == pytest.approx(3.0)  # grain alone counts by its RMS
+    assert scale.noise_strength(3.0, 2.0) == pytest.approx(3.0)  # JPEG that smooths grain takes nothing off
+    assert scale.noise_strength(3.0, 5.0) == pytest.approx(math.hypot(3.0, scale.COMPRESSION_WEIGHT * 4.0))
+    rng = np.random.default_rng(4)
+    ratios = []  # the ladder's labels follow: a JPEG'd face counts at least its RMS, grain alone exactly it
+    for _ in range(40):
+        img, grainy = synth.noise(crop, rng)
+        total, strength = degrade.noise_level(crop, img), scale.noise_strength(degrade.noise_level(crop, grainy),
+                                                                              degrade.noise_level(crop, img))
+        if img is grainy:
+            assert strength == pytest.approx(total)
+        else:
+            ratios.append(strength / total)
+    assert ratios and min(ratios) >= 1.0 - 1e-6 and max(ratios) > 1.5
+
+
 @pytest.mark.parametrize("sigma", [0.4, 1.0, 2.5])
 def test_equivalent_blur_sigma_recovers_a_gaussian_blur(sigma):
     crop = _face()
@@ -182,7 +205,7 @@ def test_texture_smoothing_costs_focus_but_keeps_edges():
 
 def test_a_small_face_degraded_at_its_native_size_has_stretched_jpeg_blocks():
     crop = _face()
-    out, before = synth.at_native(crop, 128, lambda a: degrade.jpeg(a, 10))
+    (out,), before = synth.at_native(crop, 128, lambda a: (degrade.jpeg(a, 10),))
     assert out.shape == before.shape == (256, 256, 3) and degrade.noise_level(before, out) > 2
     # 8x8 blocks at 128 px become 16x16 on the crop: the seams fall every 16 columns
     jump = np.abs(np.diff(out.astype(float).mean(2), axis=1)).mean(0)
@@ -333,3 +356,4 @@ def test_precise_bn_sets_running_means_to_the_training_samples_mean_and_restores
         feats = net[0](torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255)
     assert torch.allclose(net[1].running_mean, feats.mean((0, 2, 3)), atol=1e-5)
     assert net[1].momentum == 0.1
+

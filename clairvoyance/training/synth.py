@@ -7,8 +7,9 @@ sensor noise, then JPEG compression. Strengths become labels through ``clairvoya
 * focus: the Gaussian-equivalent sigma of the blur (defocus disk r -> r/2, motion length L -> L/sqrt(12));
   background-only blur (bokeh) and the upscaling of a face of 128-256 native pixels leave it at 1;
   a face from a low-resolution source (below) gets the sigma of the Gaussian blur closest to its softness;
-* noise: the measured RMS of what noise and JPEG added, in 8-bit levels (on a small face, half the
-  time added at its native size before the upscale, as its camera did);
+* noise: the measured RMS of what grain added, in 8-bit levels, with what JPEG added on top weighted
+  by ``scale.COMPRESSION_WEIGHT`` (``scale.noise_strength``); on a small face, half the time added at
+  its native size before the upscale, as its camera did;
 * lighting: the measured exposure error of the face in stops (``degrade.exposure_error``).
 """
 from __future__ import annotations
@@ -97,20 +98,21 @@ def soft_source(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
                                              signal_dependence=rng.uniform(0.0, 0.9)))
     else:  # no grain: the flattened source is the one already made
         small = clean
+    grainy = out = cv2.resize(small, (256, 256), interpolation=up)
     if rng.random() < 0.7:
-        small = degrade.jpeg(small, int(rng.uniform(30, 92)))
-    out = cv2.resize(small, (256, 256), interpolation=up)
+        out = cv2.resize(degrade.jpeg(small, int(rng.uniform(30, 92))), (256, 256), interpolation=up)
     sigma = degrade.equivalent_blur_sigma(img, soft, degrade.face_mask(256) > 0.5)
-    return out, sigma, degrade.noise_level(soft, out)
+    return out, sigma, scale.noise_strength(degrade.noise_level(soft, grainy), degrade.noise_level(soft, out))
 
 
-def at_native(img: np.ndarray, n: int, fn) -> tuple[np.ndarray, np.ndarray]:
+def at_native(img: np.ndarray, n: int, fn) -> tuple[list[np.ndarray], np.ndarray]:
     """Apply ``fn`` to an upscaled small face at its native ``n`` px, as a camera and its JPEG did
-    before the pipeline upscaled it (grain and 8x8 blocks get stretched, not shrunk). Returns the
-    upscaled result and the upscaled untouched face to measure it against."""
+    before the pipeline upscaled it (grain and 8x8 blocks get stretched, not shrunk). ``fn``
+    returns a tuple of images; returns them upscaled, and the upscaled untouched face to measure
+    them against."""
     small = cv2.resize(img, (n, n), interpolation=cv2.INTER_AREA)
     up = lambda a: cv2.resize(a, (256, 256), interpolation=cv2.INTER_CUBIC)
-    return up(fn(small)), up(small)
+    return [up(a) for a in fn(small)], up(small)
 
 
 def bokeh(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -130,14 +132,15 @@ def light(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def noise(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    out = img
+def noise(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Sensor grain, then often JPEG; returns the result and the grainy image before JPEG (to
+    weigh compression's share of the error apart, ``scale.noise_strength``)."""
+    grainy = img
     if rng.random() < 0.8:
-        out = degrade.sensor_noise(out, _loguniform(rng, 0.8, 45.0), rng, chroma=rng.uniform(0.1, 0.8),
-                                   signal_dependence=rng.uniform(0.0, 0.9))
-    if rng.random() < 0.35:
-        out = degrade.jpeg(out, int(rng.uniform(8, 70)))
-    return out
+        grainy = degrade.sensor_noise(img, _loguniform(rng, 0.8, 45.0), rng, chroma=rng.uniform(0.1, 0.8),
+                                      signal_dependence=rng.uniform(0.0, 0.9))
+    out = degrade.jpeg(grainy, int(rng.uniform(8, 70))) if rng.random() < 0.35 else grainy
+    return out, grainy
 
 
 def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
@@ -176,12 +179,13 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
     if rng.random() > P_CLEAN:
         before = img
         if small_side and rng.random() < 0.5:  # the small face's own grain and JPEG, upscaled with it
-            img, before = at_native(img, small_side, lambda a: noise(a, rng))
+            (img, grainy), before = at_native(img, small_side, lambda a: noise(a, rng))
             done.append("noise_at_native")
         else:
-            img = noise(img, rng)
+            img, grainy = noise(img, rng)
             done.append("noise")
-        noise_sd = math.hypot(noise_sd, degrade.noise_level(before, img))
+        noise_sd = math.hypot(noise_sd, scale.noise_strength(degrade.noise_level(before, grainy),
+                                                             degrade.noise_level(before, img)))
     labels = np.array([scale.score_from_strength("focus", sigma), scale.score_from_strength("noise", noise_sd),
                        scale.score_from_strength("lighting", lighting_ev)], np.float32)
     return img, labels, native
