@@ -357,3 +357,28 @@ def test_precise_bn_sets_running_means_to_the_training_samples_mean_and_restores
     assert torch.allclose(net[1].running_mean, feats.mean((0, 2, 3)), atol=1e-5)
     assert net[1].momentum == 0.1
 
+
+def test_averaging_two_models_interpolates_weights_and_keeps_the_best_on_validation(tiny_data, tmp_path):
+    script = Path(__file__).resolve().parents[1] / "scripts" / "average_models.py"
+    paths = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        paths.append(tmp_path / f"m{seed}.pt")
+        save_model(archs.build("hfs"), "hfs", {}, paths[-1], "iqa-fast", str(seed))
+    out = tmp_path / "avg.pt"
+    done = subprocess.run([sys.executable, str(script), *map(str, paths), "--data", str(tiny_data), "--out", str(out),
+                           "--alpha", "0,0.5", "--val-variants", "1", "--bn-samples", "4"],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("alpha 0.") == 3 and "saved alpha" in done.stdout  # two tried, one saved
+    m = CNNModel.from_file(out)
+    alpha = m.meta["trained"]["alpha"]
+    assert alpha in (0.0, 0.5) and m.meta["arch"] == "hfs" and m.version == "1"
+    a, b = (CNNModel.from_file(p).net.state_dict() for p in paths)
+    k = next(k for k, v in a.items() if v.is_floating_point() and v.dim() == 4)  # a convolution's weights
+    assert torch.allclose(m.net.state_dict()[k], torch.lerp(a[k], b[k], alpha))
+    torch.manual_seed(2)
+    save_model(archs.build("seed"), "seed", {}, tmp_path / "other.pt", "iqa-seed", "1")
+    done = subprocess.run([sys.executable, str(script), str(paths[0]), str(tmp_path / "other.pt"),
+                           "--data", str(tiny_data), "--out", str(tmp_path / "x.pt")], capture_output=True, text=True)
+    assert done.returncode != 0 and "architecture" in done.stderr and not (tmp_path / "x.pt").exists()
