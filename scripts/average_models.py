@@ -23,14 +23,13 @@ from clairvoyance.scoring import get_model
 from clairvoyance.scoring.cnn import save_model
 from clairvoyance.training import metrics
 from clairvoyance.training.dataset import Crops
-from clairvoyance.training.train_iqa import fixed_set, precise_bn, predict_arrays
+from clairvoyance.training.train_iqa import bn_set, fixed_set, precise_bn, predict_arrays
 from clairvoyance.types import AXES
 
 
 def interpolate(a: dict, b: dict, alpha: float) -> dict:
-    """(1 - alpha) * a + alpha * b for float tensors; counters (BN's batch count) are taken from b."""
-    if a.keys() != b.keys() or any(a[k].shape != b[k].shape for k in a):
-        raise SystemExit("the two models differ in architecture: cannot average them")
+    """(1 - alpha) * a + alpha * b for float tensors of one architecture; counters (BN's batch
+    count) are taken from b."""
     return {k: torch.lerp(a[k], b[k], alpha) if a[k].is_floating_point() else b[k] for k in a}
 
 
@@ -51,7 +50,7 @@ def main() -> None:
     if ma.meta.get("arch") != mb.meta.get("arch") or ma.meta.get("config", {}) != mb.meta.get("config", {}):
         raise SystemExit("the two models differ in architecture: cannot average them")
     train, val = Crops.load(o.data, "train"), Crops.load(o.data, "val")
-    bn_x, _, bn_n = fixed_set(train.images, -(-o.bn_samples // len(train.images)), o.seed + 1, train.natives)
+    bn_x, bn_n = bn_set(train, o.bn_samples, o.seed + 1)
     val_x, val_y, val_n = fixed_set(val.images, o.val_variants, o.seed, val.natives)
     sa, sb = ma.net.state_dict(), mb.net.state_dict()
     best = None

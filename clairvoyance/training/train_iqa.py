@@ -96,6 +96,14 @@ def fixed_set(crops: np.ndarray, variants: int, seed: int, natives: np.ndarray |
     return np.stack(imgs), np.stack(labs), np.array(sizes, np.int64)
 
 
+def bn_set(train: Crops, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At least ``samples`` fixed degradations of the training crops (whole variants of every
+    crop) and their native sizes: what ``precise_bn`` recomputes BatchNorm's statistics on."""
+    variants = -(-samples // max(len(train.images), 1)) if samples else 0
+    x, _, natives = fixed_set(train.images, variants, seed, train.natives)
+    return x, natives
+
+
 def _batches(imgs: np.ndarray, natives: np.ndarray, device: str, batch: int):
     """(images, native sizes) tensors on ``device``, ``batch`` samples at a time."""
     for i in range(0, len(imgs), batch):
@@ -195,8 +203,7 @@ def _train(opt: TrainOptions, progress, log) -> Path:
         if len(train_c.images) == 0 and not human:
             raise ValueError("nothing to train on")
     val_x, val_y, val_n = fixed_set(val_c.images, opt.val_variants, opt.seed, val_c.natives)
-    bn_variants = -(-opt.bn_samples // max(len(train_c.images), 1)) if opt.bn_samples else 0
-    bn_x, _, bn_n = fixed_set(train_c.images, bn_variants, opt.seed + 1, train_c.natives)
+    bn_x, bn_n = bn_set(train_c, opt.bn_samples, opt.seed + 1)
     config = dict(opt.config)
     net = archs.build(opt.arch, **config)
     if opt.init:
