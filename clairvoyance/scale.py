@@ -58,5 +58,7 @@ def blur_sigma_from_disk(radius: float) -> float:
 
 
 def blur_sigma_from_motion(length: float) -> float:
-    """Gaussian-equivalent sigma of linear motion blur of ``length`` px (a box's std)."""
-    return length / math.sqrt(12.0)
+    """Gaussian-equivalent sigma of linear motion blur of ``length`` px: the isotropic Gaussian with
+    the same total second moment (a box's variance L^2/12 along the motion, none across, shared by
+    two axes), as for the disk. It loses about as much gradient energy on a face as that Gaussian."""
+    return length / math.sqrt(24.0)

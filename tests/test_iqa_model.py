@@ -170,6 +170,37 @@ def test_equivalent_blur_sigma_recovers_a_gaussian_blur(sigma):
     assert degrade.equivalent_blur_sigma(crop, degrade.gaussian_blur(crop, sigma)) == pytest.approx(sigma, rel=0.15)
 
 
+def test_every_blur_kind_labelled_sigma_softens_a_face_about_as_a_gaussian_of_sigma_does():
+    """The focus label treats a disk, a streak and a Gaussian of one equivalent sigma alike, so they
+    must soften a face alike. Measured by the gradient energy left on the face: a disk of sigma r/2
+    matches within 5%; a streak labelled L/sqrt(24) (the Gaussian with its second moment) keeps more,
+    as its cross direction stays sharp, but far less than its along-streak std L/sqrt(12) implied."""
+    import cv2
+
+    crop = _face()
+
+    def energy(img):
+        g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return float((cv2.Sobel(g, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(g, cv2.CV_32F, 0, 1) ** 2)[32:224, 32:224].mean())
+
+    streaks = disks = 0
+    for i in range(80):
+        rng = np.random.default_rng([11, i])
+        img, sigma = synth.blur(crop, rng)
+        if not 0.8 <= sigma <= 2.2:
+            continue
+        ratio = energy(img) / energy(degrade.gaussian_blur(crop, sigma))
+        if ratio > 1.05:  # a streak (disks and Gaussians land within 5%)
+            streaks += 1
+            old = energy(img) / energy(degrade.gaussian_blur(crop, sigma * math.sqrt(2.0)))
+            assert ratio < 1.45 and ratio - 1 < 0.6 * (old - 1), (i, sigma, ratio, old)
+        else:
+            disks += 1
+            assert ratio > 0.95, (i, sigma, ratio)
+    assert streaks >= 3 and disks >= 8
+    assert scale.blur_sigma_from_motion(2.0 * math.sqrt(24.0)) == pytest.approx(2.0)
+
+
 def test_a_face_from_a_low_resolution_source_fails_focus_more_the_smaller_it_was():
     crop = _face()
     import cv2

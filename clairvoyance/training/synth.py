@@ -4,7 +4,8 @@ Each axis is sampled independently (a third of samples leave it untouched), so t
 learns every axis apart from the others. Order is physical: optics (blur), then exposure, then
 sensor noise, then JPEG compression. Strengths become labels through ``clairvoyance.scale``:
 
-* focus: the Gaussian-equivalent sigma of the blur (defocus disk r -> r/2, motion length L -> L/sqrt(12));
+* focus: the Gaussian-equivalent sigma of the blur, the isotropic Gaussian with the kernel's second
+  moment (defocus disk r -> r/2, motion length L -> L/sqrt(24));
   background-only blur (bokeh) and the upscaling of a face of 128-256 native pixels leave it at 1;
   a face from a low-resolution source (below) gets the sigma of the Gaussian blur closest to its softness;
 * noise: the measured RMS of what grain added, in 8-bit levels, with what JPEG added on top weighted
@@ -63,13 +64,14 @@ def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
         k = degrade.disk_kernel(r)
         yy, xx = np.mgrid[: k.shape[0], : k.shape[1]] - k.shape[0] // 2
         return degrade.convolve(img, k), float(math.sqrt((k * xx**2).sum()))
-    L = max(1.5, sigma * math.sqrt(12.0))
+    L = max(1.5, sigma * math.sqrt(24.0))
     k = degrade.motion_kernel(L, rng.uniform(0, 180))
     yy, xx = np.mgrid[: k.shape[0], : k.shape[1]] - k.shape[0] // 2
-    # motion blur's sigma along the motion; use the RMS over both axes' larger one
-    sx = math.sqrt((k * xx**2).sum() - (k * xx).sum() ** 2)
-    sy = math.sqrt((k * yy**2).sum() - (k * yy).sum() ** 2)
-    return degrade.convolve(img, k), float(math.hypot(sx, sy))
+    # the isotropic Gaussian with the kernel's total second moment (as for the disk): a streak
+    # leaves its cross direction sharp, so its along-motion std alone overstated it by sqrt(2)
+    sx2 = (k * xx**2).sum() - (k * xx).sum() ** 2
+    sy2 = (k * yy**2).sum() - (k * yy).sum() ** 2
+    return degrade.convolve(img, k), float(math.sqrt((sx2 + sy2) / 2.0))
 
 
 def soft_source(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
