@@ -5,7 +5,12 @@ sample went through, and for every model lists its false rejects (faces labelled
 predicted below the tolerance on one): the failing axes, labels, predictions, native size and the
 synthetic steps, then counts them by axis and by step.
 
-Usage: python scripts/false_rejects.py DATA_DIR [--model NAME|PATH ...] [--split test] [--variants 20]
+With ``--by-step``, also each axis's good/bad accuracy on the samples that went through each step,
+and the median ratio of predicted to labelled strength there (``scale.strength_from_score``, on
+samples labelled 0.5-3x the edge): a step whose ratio sits far from 1 is one whose label and model
+disagree systematically (how motion blur's overstated label was found: 0.65).
+
+Usage: python scripts/false_rejects.py DATA_DIR [--model NAME|PATH ...] [--split test] [--variants 20] [--by-step]
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clairvoyance import scale
 from clairvoyance.scoring import default_model_name, get_model
 from clairvoyance.training.dataset import Crops
 from clairvoyance.training.train_iqa import fixed_set
@@ -29,6 +35,7 @@ def main() -> None:
     ap.add_argument("--variants", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1, help="eval-iqa's seed (default 1)")
     ap.add_argument("--tolerance", type=float, default=0.5)
+    ap.add_argument("--by-step", action="store_true", help="accuracy and strength bias per axis and step")
     a = ap.parse_args()
     crops = Crops.load(a.data_dir, a.split)
     steps: list[list[str]] = []
@@ -48,6 +55,24 @@ def main() -> None:
             print(f"  {'+'.join(axes):16s} label {np.round(y[i], 2)} pred {np.round(p[i], 2)} "
                   f"native {natives[i]:3d}  {' '.join(steps[i])}")
         print("  by axis:", dict(by_axis.most_common()), " by step:", dict(by_step.most_common()))
+        if a.by_step:
+            by_step_table(p, y, steps, a.tolerance)
+
+
+def by_step_table(p: np.ndarray, y: np.ndarray, steps: list[list[str]], tolerance: float) -> None:
+    """Per axis and step: samples, good/bad accuracy, median predicted/labelled strength."""
+    names = sorted({s for done in steps for s in done})
+    for j, axis in enumerate(AXES):
+        x50 = scale.CURVES[axis][0]
+        print(f"  {axis}: step, samples, accuracy, median predicted/labelled strength")
+        for name in names:
+            idx = np.array([i for i, done in enumerate(steps) if name in done])
+            right = (p[idx, j] >= tolerance) == (y[idx, j] >= tolerance)
+            lab = np.array([scale.strength_from_score(axis, v) for v in y[idx, j]])
+            pred = np.array([scale.strength_from_score(axis, v) for v in p[idx, j]])
+            near = (lab > 0.5 * x50) & (lab < 3 * x50)
+            ratio = f"{np.median(pred[near] / lab[near]):.2f}" if near.sum() >= 5 else "-"
+            print(f"    {name:16s} {len(idx):4d}  {right.mean():.3f}  {ratio}")
 
 
 if __name__ == "__main__":

@@ -186,17 +186,17 @@ def test_every_blur_kind_labelled_sigma_softens_a_face_about_as_a_gaussian_of_si
     streaks = disks = 0
     for i in range(80):
         rng = np.random.default_rng([11, i])
-        img, sigma = synth.blur(crop, rng)
+        img, sigma, kind = synth.blur(crop, rng)
         if not 0.8 <= sigma <= 2.2:
             continue
         ratio = energy(img) / energy(degrade.gaussian_blur(crop, sigma))
-        if ratio > 1.05:  # a streak (disks and Gaussians land within 5%)
+        if kind == "motion":
             streaks += 1
             old = energy(img) / energy(degrade.gaussian_blur(crop, sigma * math.sqrt(2.0)))
-            assert ratio < 1.45 and ratio - 1 < 0.6 * (old - 1), (i, sigma, ratio, old)
+            assert 1.0 <= ratio < 1.45 and ratio - 1 < 0.6 * (old - 1), (i, sigma, ratio, old)
         else:
             disks += 1
-            assert ratio > 0.95, (i, sigma, ratio)
+            assert ratio == pytest.approx(1.0, abs=0.05), (i, kind, sigma, ratio)
     assert streaks >= 3 and disks >= 8
     assert scale.blur_sigma_from_motion(2.0 * math.sqrt(24.0)) == pytest.approx(2.0)
 
@@ -276,8 +276,10 @@ def test_sample_names_the_degradations_it_applied():
         assert ("small_face" in steps) == (native < 256)
         assert ("blur" in steps or "soft_source" in steps) == (lab[0] < 1.0)  # only these cost focus
         assert ("light" in steps) == (lab[2] < 1.0)
+        assert ("blur" in steps) == any(s.startswith("blur_") for s in steps)  # and which kind
         assert not {"blur", "bokeh"} & set(steps) or "soft_source" not in steps  # a soft source has no lens blur
     assert {"small_face", "blur", "bokeh", "light", "soft_source", "noise", "noise_at_native"} <= seen
+    assert {"blur_gaussian", "blur_defocus", "blur_motion"} <= seen
     steps_of_set: list[list[str]] = []
     x, y, n = train_iqa.fixed_set(np.stack([crop]), 3, 0, None, steps_of_set)
     assert len(steps_of_set) == len(x) == 3

@@ -53,17 +53,17 @@ def small_face(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
     return cv2.resize(small, (256, 256), interpolation=cv2.INTER_CUBIC), n
 
 
-def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Random defocus, Gaussian or motion blur; returns the image and its equivalent sigma."""
+def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, str]:
+    """Random defocus, Gaussian or motion blur; returns the image, its equivalent sigma and the kind."""
     sigma = _loguniform(rng, 0.25, 5.0)
     kind = rng.choice(["gaussian", "defocus", "motion"], p=[0.35, 0.4, 0.25])
     if kind == "gaussian":
-        return degrade.gaussian_blur(img, sigma), sigma
+        return degrade.gaussian_blur(img, sigma), sigma, "gaussian"
     if kind == "defocus":
         r = 2.0 * sigma
         k = degrade.disk_kernel(r)
         yy, xx = np.mgrid[: k.shape[0], : k.shape[1]] - k.shape[0] // 2
-        return degrade.convolve(img, k), float(math.sqrt((k * xx**2).sum()))
+        return degrade.convolve(img, k), float(math.sqrt((k * xx**2).sum())), "defocus"
     L = max(1.5, sigma * math.sqrt(24.0))
     k = degrade.motion_kernel(L, rng.uniform(0, 180))
     yy, xx = np.mgrid[: k.shape[0], : k.shape[1]] - k.shape[0] // 2
@@ -71,7 +71,7 @@ def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     # leaves its cross direction sharp, so its along-motion std alone overstated it by sqrt(2)
     sx2 = (k * xx**2).sum() - (k * xx).sum() ** 2
     sy2 = (k * yy**2).sum() - (k * yy).sum() ** 2
-    return degrade.convolve(img, k), float(math.sqrt((sx2 + sy2) / 2.0))
+    return degrade.convolve(img, k), float(math.sqrt((sx2 + sy2) / 2.0)), "motion"
 
 
 def soft_source(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
@@ -164,8 +164,8 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
     from_soft_source = rng.random() < P_SOFT_SOURCE
     if not from_soft_source:  # its softness is its blur
         if rng.random() > P_CLEAN:
-            img, sigma = blur(img, rng)
-            done.append("blur")
+            img, sigma, kind = blur(img, rng)
+            done += ["blur", f"blur_{kind}"]
         elif rng.random() < 0.3:
             img = bokeh(img, rng)
             done.append("bokeh")
