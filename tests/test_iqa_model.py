@@ -341,6 +341,17 @@ def test_one_training_epoch_on_cpu_writes_checkpoint_plots_and_resumes(tiny_data
     train(opt, log=logs.append)
     assert any("resumed" in m for m in logs)
     assert len(__import__("json").loads((out / "history.json").read_text())) == 2
+    # either epoch exports as a named model file; the last one carries the checkpoint's weights
+    script = Path(__file__).resolve().parents[1] / "scripts" / "export_model.py"
+    for which in ("best", "last"):
+        f = tmp_path / f"{which}-export.pt"
+        done = subprocess.run([sys.executable, str(script), str(out), "--epoch", which, "--name", "iqa-seed",
+                               "--version", "7", "--out", str(f)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        m = CNNModel.from_file(f)
+        assert (m.meta["name"], m.version, m.meta["arch"]) == ("iqa-seed", "7", "seed")
+    last = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+    assert m.meta["trained"]["epoch"] == 2 and all(torch.equal(v, last["net"][k]) for k, v in m.net.state_dict().items())
 
 
 def test_training_with_loader_workers_after_opencv_started_its_threads(tiny_data, tmp_path):
