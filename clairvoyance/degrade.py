@@ -56,6 +56,16 @@ def disk_kernel(radius: float) -> np.ndarray:
     return k / k.sum()
 
 
+def kernel_sigma(k: np.ndarray) -> float:
+    """Gaussian-equivalent sigma of a normalised blur kernel: the isotropic Gaussian with the kernel's
+    total second moment, ``sqrt((var_x + var_y) / 2)``. A disk of radius r gives r/2; a streak of length
+    L gives L/sqrt(24), not its along-streak std L/sqrt(12), as its cross direction stays sharp."""
+    yy, xx = np.mgrid[: k.shape[0], : k.shape[1]] - k.shape[0] // 2  # kernels are square, centred
+    var_x = (k * xx**2).sum() - (k * xx).sum() ** 2
+    var_y = (k * yy**2).sum() - (k * yy).sum() ** 2
+    return float(math.sqrt((var_x + var_y) / 2.0))
+
+
 def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
     L = max(length, 1.0)
     n = int(math.ceil(L)) | 1

@@ -199,6 +199,10 @@ def test_every_blur_kind_labelled_sigma_softens_a_face_about_as_a_gaussian_of_si
             assert ratio == pytest.approx(1.0, abs=0.05), (i, kind, sigma, ratio)
     assert streaks >= 3 and disks >= 8
     assert scale.blur_sigma_from_motion(2.0 * math.sqrt(24.0)) == pytest.approx(2.0)
+    # the rasterised kernels measure what the scale's formulas say (anti-aliasing adds a little)
+    assert degrade.kernel_sigma(degrade.disk_kernel(4.0)) == pytest.approx(scale.blur_sigma_from_disk(4.0), rel=0.05)
+    for angle in (0, 45, 90):
+        assert degrade.kernel_sigma(degrade.motion_kernel(2.0 * math.sqrt(24.0), angle)) == pytest.approx(2.0, rel=0.06)
 
 
 def test_a_face_from_a_low_resolution_source_fails_focus_more_the_smaller_it_was():

@@ -60,18 +60,10 @@ def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, 
     if kind == "gaussian":
         return degrade.gaussian_blur(img, sigma), sigma, "gaussian"
     if kind == "defocus":
-        r = 2.0 * sigma
-        k = degrade.disk_kernel(r)
-        yy, xx = np.mgrid[: k.shape[0], : k.shape[1]] - k.shape[0] // 2
-        return degrade.convolve(img, k), float(math.sqrt((k * xx**2).sum())), "defocus"
-    L = max(1.5, sigma * math.sqrt(24.0))
-    k = degrade.motion_kernel(L, rng.uniform(0, 180))
-    yy, xx = np.mgrid[: k.shape[0], : k.shape[1]] - k.shape[0] // 2
-    # the isotropic Gaussian with the kernel's total second moment (as for the disk): a streak
-    # leaves its cross direction sharp, so its along-motion std alone overstated it by sqrt(2)
-    sx2 = (k * xx**2).sum() - (k * xx).sum() ** 2
-    sy2 = (k * yy**2).sum() - (k * yy).sum() ** 2
-    return degrade.convolve(img, k), float(math.sqrt((sx2 + sy2) / 2.0)), "motion"
+        k = degrade.disk_kernel(2.0 * sigma)
+    else:
+        k = degrade.motion_kernel(max(1.5, sigma * math.sqrt(24.0)), rng.uniform(0, 180))
+    return degrade.convolve(img, k), degrade.kernel_sigma(k), str(kind)
 
 
 def soft_source(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
