@@ -8,7 +8,9 @@ sensor noise, then JPEG compression. Strengths become labels through ``clairvoya
   moment (defocus disk r -> r/2, motion length L -> L/sqrt(24));
   background-only blur (bokeh) and the upscaling of a face of 128-256 native pixels leave it at 1;
   a face from a low-resolution source (below) gets the sigma of the Gaussian blur closest to its softness;
-* noise: the measured RMS of what grain added, in 8-bit levels, with what JPEG added on top weighted
+  sharpening (an unsharp mask, as cameras, TV and web resizers apply) leaves it as it was: it adds
+  edge contrast and halos, not the detail a blur took away;
+* noise: the measured RMS of what grain added (after sharpening, which amplifies it), in 8-bit levels, with what JPEG added on top weighted
   by ``scale.COMPRESSION_WEIGHT`` (``scale.noise_strength``); on a small face, half the time added at
   its native size before the upscale, as its camera did;
 * lighting: the measured exposure error of the face in stops (``degrade.exposure_error``).
@@ -16,6 +18,7 @@ sensor noise, then JPEG compression. Strengths become labels through ``clairvoya
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -25,6 +28,14 @@ from .. import degrade, scale
 P_CLEAN = 0.3
 #: Share of samples that come from a low-resolution source (second-order degradation).
 P_SOFT_SOURCE = 0.15
+#: Share of samples sharpened after capture (camera JPEG engine, TV edge enhancement, web resizer).
+P_SHARPEN = 0.3
+
+Filter = Callable[[np.ndarray], np.ndarray]
+
+
+def _same(a: np.ndarray) -> np.ndarray:
+    return a
 
 
 def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -66,17 +77,31 @@ def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, 
     return degrade.convolve(img, k), degrade.kernel_sigma(k), str(kind)
 
 
-def soft_source(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
+def sharpener(rng: np.random.Generator) -> Filter | None:
+    """A random unsharp mask (radius 0.6-2.5 px, amount 0.4-2.5) for ``P_SHARPEN`` of samples, else
+    None. Sharpened soft faces are what real camera rolls and video stills hold: without them a
+    model learns that crisp edges mean focus, and passes a soft, sharpened face."""
+    if rng.random() >= P_SHARPEN:
+        return None
+    radius, amount = _loguniform(rng, 0.6, 2.5), rng.uniform(0.4, 2.5)
+    return lambda a: degrade.unsharp_mask(a, radius, amount)
+
+
+def soft_source(img: np.ndarray, rng: np.random.Generator,
+                sharpen: Filter | None = None) -> tuple[np.ndarray, float, float]:
     """A face that reached the camera roll already degraded: an old print scan, a video still, a web
     copy. As in the second-order models of real-world degradation (BSRGAN, Real-ESRGAN), it was
     downscaled to 32-180 px, got grain there, often the texture-flattening of a denoiser or a video
-    codec, and JPEG blocking, and was upscaled back to 256 px. Synthetic blur and noise alone never
-    look like this, and the IQA must fail such faces.
+    codec, ``sharpen`` when given (edge enhancement, at the low resolution), and JPEG blocking, and
+    was upscaled back to 256 px. Synthetic blur and noise alone never look like this, and the IQA
+    must fail such faces.
 
     Returns the image, its focus strength (the Gaussian-equivalent sigma of the resampling and
-    smoothing, measured on the noise-free source) and its noise strength (RMS of what grain and JPEG
-    added, or left after smoothing, measured after upscaling).
+    smoothing, measured on the noise-free, unsharpened source) and its noise strength (RMS of what
+    grain and JPEG added, or left after smoothing and sharpening, measured after upscaling against
+    the sharpened noise-free source).
     """
+    sharpen = sharpen or _same
     side = int(round(_loguniform(rng, 32, 180)))
     down = int(rng.choice([cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC]))
     up = int(rng.choice([cv2.INTER_LINEAR, cv2.INTER_CUBIC]))
@@ -92,11 +117,14 @@ def soft_source(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
                                              signal_dependence=rng.uniform(0.0, 0.9)))
     else:  # no grain: the flattened source is the one already made
         small = clean
+    small = sharpen(small)
+    reference = cv2.resize(sharpen(clean), (256, 256), interpolation=up)
     grainy = out = cv2.resize(small, (256, 256), interpolation=up)
     if rng.random() < 0.7:
         out = cv2.resize(degrade.jpeg(small, int(rng.uniform(30, 92))), (256, 256), interpolation=up)
     sigma = degrade.equivalent_blur_sigma(img, soft, degrade.face_mask(256) > 0.5)
-    return out, sigma, scale.noise_strength(degrade.noise_level(soft, grainy), degrade.noise_level(soft, out))
+    return out, sigma, scale.noise_strength(degrade.noise_level(reference, grainy),
+                                            degrade.noise_level(reference, out))
 
 
 def at_native(img: np.ndarray, n: int, fn) -> tuple[list[np.ndarray], np.ndarray]:
@@ -126,13 +154,16 @@ def light(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def noise(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Sensor grain, then often JPEG; returns the result and the grainy image before JPEG (to
-    weigh compression's share of the error apart, ``scale.noise_strength``)."""
+def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Sensor grain, ``sharpen`` when given (the camera's, which amplifies the grain), then often
+    JPEG; returns the result and the grainy image before JPEG (to weigh compression's share of the
+    error apart, ``scale.noise_strength``). Measure both against ``sharpen(img)``."""
     grainy = img
     if rng.random() < 0.8:
         grainy = degrade.sensor_noise(img, _loguniform(rng, 0.8, 45.0), rng, chroma=rng.uniform(0.1, 0.8),
                                       signal_dependence=rng.uniform(0.0, 0.9))
+    if sharpen is not None:
+        grainy = sharpen(grainy)
     out = degrade.jpeg(grainy, int(rng.uniform(8, 70))) if rng.random() < 0.35 else grainy
     return out, grainy
 
@@ -154,6 +185,7 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
         done.append("small_face")
     sigma = noise_sd = 0.0
     from_soft_source = rng.random() < P_SOFT_SOURCE
+    sharpen = sharpener(rng)
     if not from_soft_source:  # its softness is its blur
         if rng.random() > P_CLEAN:
             img, sigma, kind = blur(img, rng)
@@ -168,18 +200,24 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
         done.append("light")
         lighting_ev = degrade.exposure_error(before, img, degrade.face_mask(256) > 0.5)
     if from_soft_source:  # after exposure: the source was exposed, then copied at low resolution
-        img, sigma, noise_sd = soft_source(img, rng)
+        img, sigma, noise_sd = soft_source(img, rng, sharpen)
         done.append("soft_source")
+    camera_sharpen = None if from_soft_source else sharpen  # a soft source was sharpened at its size
+    same = camera_sharpen or _same
     if rng.random() > P_CLEAN:
-        before = img
         if small_side and rng.random() < 0.5:  # the small face's own grain and JPEG, upscaled with it
-            (img, grainy), before = at_native(img, small_side, lambda a: noise(a, rng))
+            (img, grainy, before), _ = at_native(img, small_side, lambda a: (*noise(a, rng, camera_sharpen), same(a)))
             done.append("noise_at_native")
         else:
-            img, grainy = noise(img, rng)
+            before = same(img)
+            img, grainy = noise(img, rng, camera_sharpen)
             done.append("noise")
         noise_sd = math.hypot(noise_sd, scale.noise_strength(degrade.noise_level(before, grainy),
                                                              degrade.noise_level(before, img)))
+    elif camera_sharpen is not None:
+        img = camera_sharpen(img)
+    if sharpen is not None:
+        done.append("sharpen")
     labels = np.array([scale.score_from_strength("focus", sigma), scale.score_from_strength("noise", noise_sd),
                        scale.score_from_strength("lighting", lighting_ev)], np.float32)
     return img, labels, native
