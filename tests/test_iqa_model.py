@@ -249,6 +249,38 @@ def test_a_small_face_degraded_at_its_native_size_has_stretched_jpeg_blocks():
     assert jump[7::16].mean() < seams  # not at the 8 px spacing JPEG on the crop itself would give
 
 
+def test_sharpening_adds_edge_contrast_but_not_the_detail_a_blur_took_so_focus_labels_ignore_it():
+    """A sharpened soft face (camera JPEG, TV still) has crisp edges and no fine detail. The ladder
+    keeps its blur label, so a model cannot learn that crisp edges alone mean focus."""
+    import cv2
+
+    crop = _face()
+    soft = degrade.gaussian_blur(crop, 1.5)
+    sharp = degrade.unsharp_mask(soft, 1.5, 2.0)
+
+    def band(img, lo, hi):  # luminance detail between two Gaussian scales, on the face
+        g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        d = cv2.GaussianBlur(g, (0, 0), lo) - cv2.GaussianBlur(g, (0, 0), hi)
+        return float(d[64:192, 64:192].std())
+
+    assert band(sharp, 0.8, 2.5) > 1.5 * band(soft, 0.8, 2.5)  # edges come back crisper ...
+    fine = lambda img: band(img, 0.01, 0.6)
+    assert fine(sharp) < 0.7 * fine(crop)  # ... the finest detail does not
+    assert np.array_equal(degrade.unsharp_mask(np.full((8, 8, 3), 77, np.uint8), 1.0, 2.0),
+                          np.full((8, 8, 3), 77, np.uint8))  # flat areas are left alone
+    # the same draws with and without sharpening: focus measured alike, grain amplified
+    sharpen = lambda a: degrade.unsharp_mask(a, 1.2, 1.5)
+    for i in range(6):
+        plain = synth.soft_source(crop, np.random.default_rng([8, i]))
+        sharpened = synth.soft_source(crop, np.random.default_rng([8, i]), sharpen)
+        assert sharpened[1] == plain[1] and sharpened[2] >= plain[2] and not np.array_equal(sharpened[0], plain[0])
+    grainy = synth.noise(crop, np.random.default_rng([1, 2]))[1]
+    amplified = synth.noise(crop, np.random.default_rng([1, 2]), sharpen)[1]
+    assert degrade.noise_level(sharpen(crop), amplified) > 1.3 * degrade.noise_level(crop, grainy)
+    made = [synth.sharpener(np.random.default_rng([4, i])) is not None for i in range(400)]
+    assert abs(np.mean(made) - synth.P_SHARPEN) < 0.07
+
+
 def test_bokeh_keeps_the_focus_label_and_the_face_sharp():
     crop = _face()
     rng = np.random.default_rng(1)
@@ -282,7 +314,7 @@ def test_sample_names_the_degradations_it_applied():
         assert ("light" in steps) == (lab[2] < 1.0)
         assert ("blur" in steps) == any(s.startswith("blur_") for s in steps)  # and which kind
         assert not {"blur", "bokeh"} & set(steps) or "soft_source" not in steps  # a soft source has no lens blur
-    assert {"small_face", "blur", "bokeh", "light", "soft_source", "noise", "noise_at_native"} <= seen
+    assert {"small_face", "blur", "bokeh", "light", "soft_source", "noise", "noise_at_native", "sharpen"} <= seen
     assert {"blur_gaussian", "blur_defocus", "blur_motion"} <= seen
     steps_of_set: list[list[str]] = []
     x, y, n = train_iqa.fixed_set(np.stack([crop]), 3, 0, None, steps_of_set)
