@@ -189,8 +189,24 @@ def contrast(img: np.ndarray, factor: float) -> np.ndarray:
     return _in_linear(img, f)
 
 
+#: Rec. 709 weights of linear R, G, B in luminance.
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
 def _luminance(lin: np.ndarray) -> np.ndarray:
-    return lin @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    return lin @ LUMA
+
+
+def monochrome(img: np.ndarray, weights: np.ndarray, tone: np.ndarray | None = None) -> np.ndarray:
+    """Black and white through a colour filter (``weights`` of linear R, G, B), optionally toned
+    (``tone``: per-channel gains, as a sepia or selenium print), with the face's mean luminance kept:
+    a filter changes how tones render, not the exposure."""
+    lin = srgb_to_linear(img)
+    y = lin @ (weights / weights.sum()).astype(np.float32)
+    face = face_mask(img.shape[0]) > 0.5 if img.shape[0] == img.shape[1] else np.ones(img.shape[:2], bool)
+    y = y * (_luminance(lin)[face].mean() / max(float(y[face].mean()), 1e-6))
+    gains = np.ones(3, np.float32) if tone is None else (tone / (tone @ LUMA)).astype(np.float32)
+    return linear_to_srgb(y[..., None] * gains)
 
 
 def exposure_error(clean: np.ndarray, lit: np.ndarray, mask: np.ndarray | None = None) -> float:

@@ -281,6 +281,25 @@ def test_sharpening_adds_edge_contrast_but_not_the_detail_a_blur_took_so_focus_l
     assert abs(np.mean(made) - synth.P_SHARPEN) < 0.07
 
 
+def test_augmentation_makes_some_faces_black_and_white_without_changing_their_exposure(monkeypatch):
+    """A monochrome print is a style: clean black-and-white faces must pass on lighting, so the
+    ladder shows the network some, their exposure (and so their labels) left as it was."""
+    crop = _face()
+    grey = [synth.augment(crop, np.random.default_rng([6, i])) for i in range(400)]
+    grey = [img for img in grey if np.ptp(img.astype(int), axis=2).max() <= 1]
+    assert abs(len(grey) / 400 - synth.P_MONOCHROME / 2) < 0.03  # half of them untoned
+    monkeypatch.setattr(synth, "P_MONOCHROME", 1.0)
+    for i in range(8):
+        img = synth.augment(crop, np.random.default_rng([6, i]))
+        lin = degrade.srgb_to_linear(img)[64:192, 64:192].reshape(-1, 3)
+        ratio = lin / np.maximum(lin.mean(axis=1, keepdims=True), 1e-3)
+        assert ratio[lin.mean(axis=1) > 0.05].std(axis=0).max() < 0.05  # one tone everywhere: no colour left
+    rng = np.random.default_rng(2)
+    for tone in (None, np.array([1.25, 1.0, 0.7]), None, np.array([0.9, 1.0, 1.1])):
+        weights = rng.dirichlet(degrade.LUMA * 20)  # a red, green or blue filter; the face's exposure stays
+        assert abs(degrade.exposure_error(crop, degrade.monochrome(crop, weights, tone), degrade.face_mask(256) > 0.5)) < 0.15
+
+
 def test_bokeh_keeps_the_focus_label_and_the_face_sharp():
     crop = _face()
     rng = np.random.default_rng(1)

@@ -30,6 +30,8 @@ P_CLEAN = 0.3
 P_SOFT_SOURCE = 0.15
 #: Share of samples sharpened after capture (camera JPEG engine, TV edge enhancement, web resizer).
 P_SHARPEN = 0.3
+#: Share of samples turned black and white (some of them toned, as sepia or selenium prints).
+P_MONOCHROME = 0.1
 
 Filter = Callable[[np.ndarray], np.ndarray]
 
@@ -43,7 +45,8 @@ def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 
 def augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Label-preserving variety: flips, small zoom/shift, colour temperature and saturation."""
+    """Label-preserving variety: flips, small zoom/shift, colour temperature and saturation, and
+    black and white (``P_MONOCHROME`` of samples; a monochrome print is a style, not a defect)."""
     img = crop[:, ::-1] if rng.random() < 0.5 else crop
     s = rng.uniform(0.92, 1.1)
     tx, ty = rng.uniform(-8, 8, 2)
@@ -51,6 +54,10 @@ def augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     img = cv2.warpAffine(np.ascontiguousarray(img), M, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     lin = degrade.srgb_to_linear(img)
     gains = np.exp(rng.normal(0, 0.08, 3)).astype(np.float32)
+    if rng.random() < P_MONOCHROME:  # black and white, through a random colour filter, maybe toned
+        weights = rng.dirichlet(degrade.LUMA * 20)
+        tone = np.exp(rng.normal(0, 0.12, 3)) if rng.random() < 0.5 else None
+        return degrade.monochrome(img, weights, tone)
     lin = lin * gains / gains.mean()
     g = lin.mean(axis=2, keepdims=True)
     lin = g + (lin - g) * rng.uniform(0.7, 1.25)
