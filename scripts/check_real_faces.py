@@ -1,7 +1,8 @@
 """Do the quality models generalise from synthetic labels to real photos?
 
 Scores real faces that training never saw as degraded samples:
-* clean: the test-split crops of DATA_DIR, undegraded (sharp studio and press photos) -> should pass;
+* clean: the test-split crops of DATA_DIR, undegraded (sharp studio and press photos) -> should pass,
+  in colour and converted to black and white (a style, not a defect: ``degrade.monochrome``);
 * degraded: real low-quality faces (``../shared/data/faces/kair_real_faces`` TV stills and
   ``gfpgan/cropped_faces`` old photos, never used in training) -> should mostly fail.
 
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from clairvoyance import degrade
 from clairvoyance.scoring import available_models, get_model
 from clairvoyance.training.dataset import Crops
 from clairvoyance.types import AXES, Tolerances
@@ -41,6 +43,8 @@ def main() -> None:
     test = Crops.load(a.data_dir, "test")
     sets = {
         "clean test-split faces (should pass)": (list(test.images), list(test.natives)),
+        "the same in black and white (should pass)": ([degrade.monochrome(c, degrade.LUMA) for c in test.images],
+                                                      list(test.natives)),
         "kair real degraded faces (should fail)": _load_crops(a.faces / "kair_real_faces"),
         "gfpgan old-photo crops (should fail)": _load_crops(a.faces / "gfpgan" / "cropped_faces"),
     }
