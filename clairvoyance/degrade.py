@@ -159,7 +159,7 @@ def smooth_texture(img: np.ndarray, diameter: int, sigma_color: float) -> np.nda
 def unsharp_mask(img: np.ndarray, radius: float, amount: float) -> np.ndarray:
     """Sharpening as camera JPEG engines, phones, TV edge enhancement and web resizers apply it, in
     gamma-encoded values: ``img + amount * (img - blur(img, radius))``. It raises edge contrast
-    (and halos, and grain) but restores no detail a blur took away."""
+    (and halos, and grain); the finest detail a blur took stays lost."""
     x = img.astype(np.float32)
     soft = cv2.GaussianBlur(x, (0, 0), float(radius))
     return np.clip(x + float(amount) * (x - soft) + 0.5, 0, 255).astype(np.uint8)

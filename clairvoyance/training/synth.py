@@ -9,10 +9,11 @@ sensor noise, then JPEG compression. Strengths become labels through ``clairvoya
   background-only blur (bokeh) and the upscaling of a face of 128-256 native pixels leave it at 1;
   a face from a low-resolution source (below) gets the sigma of the Gaussian blur closest to its softness;
   sharpening (an unsharp mask, as cameras, TV and web resizers apply) leaves it as it was: it adds
-  edge contrast and halos, not the detail a blur took away;
-* noise: the measured RMS of what grain added (after sharpening, which amplifies it), in 8-bit levels, with what JPEG added on top weighted
-  by ``scale.COMPRESSION_WEIGHT`` (``scale.noise_strength``); on a small face, half the time added at
-  its native size before the upscale, as its camera did;
+  edge contrast and halos, and the finest detail a blur took stays lost;
+* noise: the measured RMS of what grain added (after sharpening, which amplifies it), in 8-bit
+  levels, with what JPEG added on top weighted by ``scale.COMPRESSION_WEIGHT``
+  (``scale.noise_strength``); on a small face, half the time added at its native size before the
+  upscale, as its camera did;
 * lighting: the measured exposure error of the face in stops (``degrade.exposure_error``).
 """
 from __future__ import annotations
@@ -52,13 +53,12 @@ def augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     tx, ty = rng.uniform(-8, 8, 2)
     M = np.array([[s, 0, (1 - s) * 128 + tx], [0, s, (1 - s) * 128 + ty]], np.float32)
     img = cv2.warpAffine(np.ascontiguousarray(img), M, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    lin = degrade.srgb_to_linear(img)
     gains = np.exp(rng.normal(0, 0.08, 3)).astype(np.float32)
     if rng.random() < P_MONOCHROME:  # black and white, through a random colour filter, maybe toned
         weights = rng.dirichlet(degrade.LUMA * 20)
         tone = np.exp(rng.normal(0, 0.12, 3)) if rng.random() < 0.5 else None
         return degrade.monochrome(img, weights, tone)
-    lin = lin * gains / gains.mean()
+    lin = degrade.srgb_to_linear(img) * gains / gains.mean()
     g = lin.mean(axis=2, keepdims=True)
     lin = g + (lin - g) * rng.uniform(0.7, 1.25)
     return degrade.linear_to_srgb(lin)
