@@ -95,7 +95,7 @@ def sharpener(rng: np.random.Generator) -> Filter | None:
 
 
 def soft_source(img: np.ndarray, rng: np.random.Generator,
-                sharpen: Filter | None = None) -> tuple[np.ndarray, float, float]:
+                sharpen: Filter = _same) -> tuple[np.ndarray, float, float]:
     """A face that reached the camera roll already degraded: an old print scan, a video still, a web
     copy. As in the second-order models of real-world degradation (BSRGAN, Real-ESRGAN), it was
     downscaled to 32-180 px, got grain there, often the texture-flattening of a denoiser or a video
@@ -108,7 +108,6 @@ def soft_source(img: np.ndarray, rng: np.random.Generator,
     grain and JPEG added, or left after smoothing and sharpening, measured after upscaling against
     the sharpened noise-free source).
     """
-    sharpen = sharpen or _same
     side = int(round(_loguniform(rng, 32, 180)))
     down = int(rng.choice([cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC]))
     up = int(rng.choice([cv2.INTER_LINEAR, cv2.INTER_CUBIC]))
@@ -161,7 +160,7 @@ def light(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
+def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _same) -> tuple[np.ndarray, np.ndarray]:
     """Sensor grain, ``sharpen`` when given (the camera's, which amplifies the grain), then often
     JPEG; returns the result and the grainy image before JPEG (to weigh compression's share of the
     error apart, ``scale.noise_strength``). Measure both against ``sharpen(img)``."""
@@ -169,8 +168,7 @@ def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter | None = No
     if rng.random() < 0.8:
         grainy = degrade.sensor_noise(img, _loguniform(rng, 0.8, 45.0), rng, chroma=rng.uniform(0.1, 0.8),
                                       signal_dependence=rng.uniform(0.0, 0.9))
-    if sharpen is not None:
-        grainy = sharpen(grainy)
+    grainy = sharpen(grainy)
     out = degrade.jpeg(grainy, int(rng.uniform(8, 70))) if rng.random() < 0.35 else grainy
     return out, grainy
 
@@ -207,21 +205,22 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
         done.append("light")
         lighting_ev = degrade.exposure_error(before, img, degrade.face_mask(256) > 0.5)
     if from_soft_source:  # after exposure: the source was exposed, then copied at low resolution
-        img, sigma, noise_sd = soft_source(img, rng, sharpen)
+        img, sigma, noise_sd = soft_source(img, rng, sharpen or _same)
         done.append("soft_source")
-    camera_sharpen = None if from_soft_source else sharpen  # a soft source was sharpened at its size
-    same = camera_sharpen or _same
+    # the camera's sharpening, after its grain (a soft source was sharpened at its own size)
+    camera_sharpen = sharpen if sharpen is not None and not from_soft_source else _same
     if rng.random() > P_CLEAN:
         if small_side and rng.random() < 0.5:  # the small face's own grain and JPEG, upscaled with it
-            (img, grainy, before), _ = at_native(img, small_side, lambda a: (*noise(a, rng, camera_sharpen), same(a)))
+            (img, grainy, before), _ = at_native(img, small_side,
+                                                 lambda a: (*noise(a, rng, camera_sharpen), camera_sharpen(a)))
             done.append("noise_at_native")
         else:
-            before = same(img)
+            before = camera_sharpen(img)
             img, grainy = noise(img, rng, camera_sharpen)
             done.append("noise")
         noise_sd = math.hypot(noise_sd, scale.noise_strength(degrade.noise_level(before, grainy),
                                                              degrade.noise_level(before, img)))
-    elif camera_sharpen is not None:
+    else:
         img = camera_sharpen(img)
     if sharpen is not None:
         done.append("sharpen")
