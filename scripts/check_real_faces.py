@@ -6,7 +6,8 @@ Scores real faces that training never saw as degraded samples:
 * degraded: real low-quality faces (``../shared/data/faces/kair_real_faces`` TV stills and
   ``gfpgan/cropped_faces`` old photos, never used in training) -> should mostly fail.
 
-Usage: python scripts/check_real_faces.py DATA_DIR [SHARED_FACES_DIR] [--model NAME ...]
+Usage: python scripts/check_real_faces.py DATA_DIR [SHARED_FACES_DIR] [--model NAME ...] [--each]
+(``--each`` also prints every face's scores and verdict.)
 """
 from __future__ import annotations
 
@@ -23,14 +24,16 @@ from clairvoyance.training.dataset import Crops
 from clairvoyance.types import AXES, Tolerances
 
 
-def _load_crops(folder: Path) -> tuple[list[np.ndarray], list[int]]:
-    """Crops resized to 256 px, and their sides in file pixels (their native size, as the pipeline sees it)."""
-    out, natives = [], []
+def _load_crops(folder: Path) -> tuple[list[np.ndarray], list[int], list[str]]:
+    """Crops resized to 256 px, their sides in file pixels (their native size, as the pipeline sees
+    it) and their file names."""
+    out, natives, names = [], [], []
     for p in sorted(folder.glob("*.png")):
         a = np.asarray(Image.open(p).convert("RGB"))
         out.append(cv2.resize(a, (256, 256), interpolation=cv2.INTER_AREA))
         natives.append(min(a.shape[:2]))
-    return out, natives
+        names.append(p.name)
+    return out, natives, names
 
 
 def main() -> None:
@@ -38,25 +41,30 @@ def main() -> None:
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("faces", type=Path, nargs="?", default=Path("../shared/data/faces"))
     ap.add_argument("--model", action="append")
+    ap.add_argument("--each", action="store_true", help="print every face's scores and verdict")
     a = ap.parse_args()
     tol = Tolerances()
     test = Crops.load(a.data_dir, "test")
+    test_names = [Path(r["crop"]).name for r in test.rows]
     sets = {
-        "clean test-split faces (should pass)": (list(test.images), list(test.natives)),
+        "clean test-split faces (should pass)": (list(test.images), list(test.natives), test_names),
         "the same in black and white (should pass)": ([degrade.monochrome(c, degrade.LUMA) for c in test.images],
-                                                      list(test.natives)),
+                                                      list(test.natives), test_names),
         "kair real degraded faces (should fail)": _load_crops(a.faces / "kair_real_faces"),
         "gfpgan old-photo crops (should fail)": _load_crops(a.faces / "gfpgan" / "cropped_faces"),
     }
     for name in a.model or available_models():
         m = get_model(name)
         print(f"## {m.label}")
-        for set_name, (crops, natives) in sets.items():
+        for set_name, (crops, natives, names) in sets.items():
             scores = m.predict(crops, natives)
             passed = [not tol.failed(s) for s in scores]
             mean = {ax: float(np.mean([getattr(s, ax) for s in scores])) for ax in AXES}
             print(f"  {set_name}: n={len(crops)} pass {np.mean(passed):.0%}  mean scores "
                   + " ".join(f"{ax}={v:.2f}" for ax, v in mean.items()))
+            for face, s, ok in zip(names, scores, passed) if a.each else ():
+                print(f"    {face}: " + " ".join(f"{ax}={getattr(s, ax):.2f}" for ax in AXES)
+                      + (" pass" if ok else " FAIL"))
 
 
 if __name__ == "__main__":
