@@ -270,10 +270,12 @@ def test_sharpening_adds_edge_contrast_but_not_the_detail_a_blur_took_so_focus_l
                           np.full((8, 8, 3), 77, np.uint8))  # flat areas are left alone
     # the same draws with and without sharpening: focus measured alike, grain amplified
     sharpen = lambda a: degrade.unsharp_mask(a, 1.2, 1.5)
-    for i in range(6):
+    for i in range(6):  # a soft source sharpened at its low resolution or after its upscale
         plain = synth.soft_source(crop, np.random.default_rng([8, i]))
-        sharpened = synth.soft_source(crop, np.random.default_rng([8, i]), sharpen)
-        assert sharpened[1] == plain[1] and sharpened[2] >= plain[2] and not np.array_equal(sharpened[0], plain[0])
+        for after_upscale in (False, True):
+            sharpened = synth.soft_source(crop, np.random.default_rng([8, i]), sharpen, after_upscale)
+            assert sharpened[1] == plain[1] and sharpened[2] >= plain[2]
+            assert not np.array_equal(sharpened[0], plain[0])
     grainy = synth.noise(crop, np.random.default_rng([1, 2]))[1]
     amplified = synth.noise(crop, np.random.default_rng([1, 2]), sharpen)[1]
     assert degrade.noise_level(sharpen(crop), amplified) > 1.3 * degrade.noise_level(crop, grainy)

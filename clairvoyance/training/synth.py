@@ -8,8 +8,9 @@ sensor noise, then JPEG compression. Strengths become labels through ``clairvoya
   moment (defocus disk r -> r/2, motion length L -> L/sqrt(24));
   background-only blur (bokeh) and the upscaling of a face of 128-256 native pixels leave it at 1;
   a face from a low-resolution source (below) gets the sigma of the Gaussian blur closest to its softness;
-  sharpening (an unsharp mask, as cameras, TV and web resizers apply) leaves it as it was: it adds
-  edge contrast and halos, and the finest detail a blur took stays lost;
+  sharpening (an unsharp mask, as cameras, TV and web resizers apply; a soft source's at its low
+  resolution or, half the time, after its upscale) leaves it as it was: it adds edge contrast and
+  halos, and the finest detail a blur took stays lost;
 * noise: the measured RMS of what grain added (after sharpening, which amplifies it), in 8-bit
   levels, with what JPEG added on top weighted by ``scale.COMPRESSION_WEIGHT``
   (``scale.noise_strength``); on a small face, half the time added at its native size before the
@@ -94,12 +95,13 @@ def sharpener(rng: np.random.Generator) -> Filter | None:
     return lambda a: degrade.unsharp_mask(a, radius, amount)
 
 
-def soft_source(img: np.ndarray, rng: np.random.Generator,
-                sharpen: Filter = _same) -> tuple[np.ndarray, float, float]:
+def soft_source(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _same,
+                after_upscale: bool = False) -> tuple[np.ndarray, float, float]:
     """A face that reached the camera roll already degraded: an old print scan, a video still, a web
     copy. As in the second-order models of real-world degradation (BSRGAN, Real-ESRGAN), it was
     downscaled to 32-180 px, got grain there, often the texture-flattening of a denoiser or a video
-    codec, ``sharpen`` when given (edge enhancement, at the low resolution), and JPEG blocking, and
+    codec, ``sharpen`` when given (edge enhancement at the low resolution, or, ``after_upscale``,
+    on the enlarged copy, as a TV's scaler, a viewer or an editor does), and JPEG blocking, and
     was upscaled back to 256 px. Synthetic blur and noise alone never look like this, and the IQA
     must fail such faces.
 
@@ -123,11 +125,13 @@ def soft_source(img: np.ndarray, rng: np.random.Generator,
                                              signal_dependence=rng.uniform(0.0, 0.9)))
     else:  # no grain: the flattened source is the one already made
         small = clean
-    small = sharpen(small)
-    reference = cv2.resize(sharpen(clean), (256, 256), interpolation=up)
-    grainy = out = cv2.resize(small, (256, 256), interpolation=up)
+    enlarge = lambda a: cv2.resize(a, (256, 256), interpolation=up)
+    at_low, at_full = (_same, sharpen) if after_upscale else (sharpen, _same)
+    small = at_low(small)
+    reference = at_full(enlarge(at_low(clean)))
+    grainy = out = at_full(enlarge(small))
     if rng.random() < 0.7:
-        out = cv2.resize(degrade.jpeg(small, int(rng.uniform(30, 92))), (256, 256), interpolation=up)
+        out = at_full(enlarge(degrade.jpeg(small, int(rng.uniform(30, 92)))))
     sigma = degrade.equivalent_blur_sigma(img, soft, degrade.face_mask(256) > 0.5)
     return out, sigma, scale.noise_strength(degrade.noise_level(reference, grainy),
                                             degrade.noise_level(reference, out))
@@ -205,7 +209,8 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
         done.append("light")
         lighting_ev = degrade.exposure_error(before, img, degrade.face_mask(256) > 0.5)
     if from_soft_source:  # after exposure: the source was exposed, then copied at low resolution
-        img, sigma, noise_sd = soft_source(img, rng, sharpen or _same)
+        after_upscale = sharpen is not None and rng.random() < 0.5
+        img, sigma, noise_sd = soft_source(img, rng, sharpen or _same, after_upscale)
         done.append("soft_source")
     # the camera's sharpening, after its grain (a soft source was sharpened at its own size)
     camera_sharpen = sharpen if sharpen is not None and not from_soft_source else _same
