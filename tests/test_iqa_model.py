@@ -279,8 +279,9 @@ def test_sharpening_adds_edge_contrast_but_not_the_detail_a_blur_took_so_focus_l
     grainy = synth.noise(crop, np.random.default_rng([1, 2]))[1]
     amplified = synth.noise(crop, np.random.default_rng([1, 2]), sharpen)[1]
     assert degrade.noise_level(sharpen(crop), amplified) > 1.3 * degrade.noise_level(crop, grainy)
-    made = [synth.sharpener(np.random.default_rng([4, i])) is not None for i in range(400)]
-    assert abs(np.mean(made) - synth.P_SHARPEN) < 0.07
+    for share in (synth.P_SHARPEN, synth.P_SHARPEN_SOFT_SOURCE):
+        made = [synth.sharpener(np.random.default_rng([4, i]), share) is not None for i in range(400)]
+        assert abs(np.mean(made) - share) < 0.07
 
 
 def test_augmentation_makes_some_faces_black_and_white_without_changing_their_exposure(monkeypatch):

@@ -32,6 +32,8 @@ P_CLEAN = 0.3
 P_SOFT_SOURCE = 0.15
 #: Share of samples sharpened after capture (camera JPEG engine, TV edge enhancement, web resizer).
 P_SHARPEN = 0.3
+#: Share of low-resolution sources sharpened: video stills and web copies nearly always are.
+P_SHARPEN_SOFT_SOURCE = 0.6
 #: Share of samples turned black and white (some of them toned, as sepia or selenium prints).
 P_MONOCHROME = 0.1
 
@@ -85,11 +87,11 @@ def blur(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, 
     return degrade.convolve(img, k), degrade.kernel_sigma(k), str(kind)
 
 
-def sharpener(rng: np.random.Generator) -> Filter | None:
-    """A random unsharp mask (radius 0.6-2.5 px, amount 0.4-2.5) for ``P_SHARPEN`` of samples, else
+def sharpener(rng: np.random.Generator, p: float = P_SHARPEN) -> Filter | None:
+    """A random unsharp mask (radius 0.6-2.5 px, amount 0.4-2.5) for a share ``p`` of samples, else
     None. Sharpened soft faces are what real camera rolls and video stills hold: without them a
     model learns that crisp edges mean focus, and passes a soft, sharpened face."""
-    if rng.random() >= P_SHARPEN:
+    if rng.random() >= p:
         return None
     radius, amount = _loguniform(rng, 0.6, 2.5), rng.uniform(0.4, 2.5)
     return lambda a: degrade.unsharp_mask(a, radius, amount)
@@ -194,7 +196,7 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
         done.append("small_face")
     sigma = noise_sd = 0.0
     from_soft_source = rng.random() < P_SOFT_SOURCE
-    sharpen = sharpener(rng)
+    sharpen = sharpener(rng, P_SHARPEN_SOFT_SOURCE if from_soft_source else P_SHARPEN)
     if not from_soft_source:  # its softness is its blur
         if rng.random() > P_CLEAN:
             img, sigma, kind = blur(img, rng)
@@ -212,7 +214,7 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
         after_upscale = sharpen is not None and rng.random() < 0.5
         img, sigma, noise_sd = soft_source(img, rng, sharpen or _same, after_upscale)
         done.append("soft_source")
-    # the camera's sharpening, after its grain (a soft source was sharpened at its own size)
+    # the camera's sharpening, after its grain (a soft source was sharpened in soft_source)
     camera_sharpen = sharpen if sharpen is not None and not from_soft_source else _same
     if rng.random() > P_CLEAN:
         if small_side and rng.random() < 0.5:  # the small face's own grain and JPEG, upscaled with it
