@@ -484,3 +484,16 @@ def test_averaging_two_models_interpolates_weights_and_keeps_the_best_on_validat
     done = subprocess.run([sys.executable, str(script), str(paths[0]), str(tmp_path / "other.pt"),
                            "--data", str(tiny_data), "--out", str(tmp_path / "x.pt")], capture_output=True, text=True)
     assert done.returncode != 0 and "architecture" in done.stderr and not (tmp_path / "x.pt").exists()
+
+
+def test_edge_weighted_loss_stresses_errors_where_the_verdict_flips():
+    y = torch.tensor([[0.5, 0.95, 0.05]])
+    on_edge = torch.tensor([[0.4, 0.95, 0.05]])  # the same error of 0.1, on the edge or far from it
+    far = torch.tensor([[0.5, 0.85, 0.05]])
+    plain = torch.nn.functional.smooth_l1_loss
+    for p in (on_edge, far):
+        assert torch.isclose(train_iqa.edge_weighted_loss(p, y, 0.0), plain(p, y, beta=0.1))
+    assert torch.isclose(plain(on_edge, y, beta=0.1), plain(far, y, beta=0.1))
+    weighted = train_iqa.edge_weighted_loss(on_edge, y, 2.0), train_iqa.edge_weighted_loss(far, y, 2.0)
+    assert weighted[0] > 2.5 * weighted[1]  # weights 3 against 1: the flipped verdict costs more
+    assert torch.isclose(train_iqa.edge_weighted_loss(y, y, 2.0), torch.tensor(0.0))
