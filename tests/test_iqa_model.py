@@ -497,3 +497,28 @@ def test_edge_weighted_loss_stresses_errors_where_the_verdict_flips():
     weighted = train_iqa.edge_weighted_loss(on_edge, y, 2.0), train_iqa.edge_weighted_loss(far, y, 2.0)
     assert weighted[0] > 2.5 * weighted[1]  # weights 3 against 1: the flipped verdict costs more
     assert torch.isclose(train_iqa.edge_weighted_loss(y, y, 2.0), torch.tensor(0.0))
+
+
+def test_subnormal_weights_are_flushed_to_zero_when_saved_and_loaded(tmp_path):
+    """A decayed dead channel's subnormal weights slow CPU scoring several-fold; they are zeros."""
+    from clairvoyance.scoring.cnn import flush_subnormals
+
+    torch.manual_seed(0)
+    net = archs.build("hfs").eval()
+    with torch.no_grad():
+        net.hf[7][0].weight[:2] = 1e-40  # subnormal in float32, as weight decay leaves a dead channel
+        net.hf[7][0].weight[2] = 1e-25  # normal, but its products with small activations are not
+    x = torch.rand(2, 3, 256, 256)
+    before = net(x)
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    assert flush_subnormals(state) == 3 * 64 * 9 and float(state["hf.7.0.weight"][:3].abs().max()) == 0.0
+    # a file written before flushing existed still loads flushed, with the same scores
+    blob = {"arch": "hfs", "config": {}, "name": "old", "version": "1", "state_dict": net.state_dict()}
+    torch.save(blob, tmp_path / "old.pt")
+    m = CNNModel.from_file(tmp_path / "old.pt")
+    assert m.net.hf[7][0].weight[:3].detach().abs().max().item() == 0.0
+    assert torch.allclose(m.net(x), before)
+    save_model(net, "hfs", {}, tmp_path / "new.pt", "new", "1")
+    saved = torch.load(tmp_path / "new.pt", weights_only=True)["state_dict"]
+    assert float(saved["hf.7.0.weight"][:3].abs().max()) == 0.0
+    assert net.hf[7][0].weight[:3].detach().abs().min().item() > 0  # saving does not touch the live network

@@ -27,6 +27,27 @@ def to_tensor(crops: Sequence[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255.0)
 
 
+#: Weights and statistics smaller than this are zeros in all but cost: next to activations of order
+#: 1, float32 cannot resolve them (its epsilon is 1.2e-7), yet their products underflow to subnormals.
+FLUSH_BELOW = 1e-20
+
+
+def flush_subnormals(state: dict[str, torch.Tensor]) -> int:
+    """Set float values smaller than ``FLUSH_BELOW`` to zero, in place; returns how many were not zero.
+
+    Weight decay drives a dead channel's weights towards zero until they are tiny (1e-38 and below),
+    and their products are subnormal numbers, which the CPU multiplies many times slower: 3 598 such
+    weights (0.9%) made ``iqa-fast`` version 11 score a face in 8.7-9.3 ms instead of 5.9-6.8 ms, with
+    the same scores to the last bit."""
+    n = 0
+    for v in state.values():
+        if v.is_floating_point():
+            tiny = v.abs() < FLUSH_BELOW
+            n += int((tiny & (v != 0)).sum())
+            v[tiny] = 0
+    return n
+
+
 class CNNModel(QualityModel):
     """A trained network from ``archs`` with its name and version."""
 
@@ -36,11 +57,14 @@ class CNNModel(QualityModel):
         self.meta = meta or {}
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "CNNModel":
+    def from_file(cls, path: str | Path, flush: bool = True) -> "CNNModel":
+        """Load a model file; ``flush=False`` keeps tiny weights as saved (to measure what they cost)."""
         path = Path(path)
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
             net = archs.build(blob["arch"], **blob.get("config", {}))
+            if flush:  # files saved before saving flushed them
+                flush_subnormals(blob["state_dict"])
             net.load_state_dict(blob["state_dict"])
         except (KeyError, RuntimeError, OSError, ValueError, TypeError, AttributeError, IndexError, EOFError,
                 pickle.UnpicklingError) as e:
@@ -63,7 +87,8 @@ class CNNModel(QualityModel):
 def save_model(net: torch.nn.Module, arch: str, config: dict, path: str | Path, name: str, version: str,
                **meta) -> None:
     """Write a self-describing model file (weights as float32 on the CPU)."""
-    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    flush_subnormals(state)
     blob = {"format": FORMAT, "arch": arch, "config": config, "name": name, "version": version,
             "preprocess": PREPROCESS, "state_dict": state, **meta}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
