@@ -10,7 +10,9 @@ and the median ratio of predicted to labelled strength there (``scale.strength_f
 samples labelled 0.5-3x the edge): a step whose ratio sits far from 1 is one whose label and model
 disagree systematically (how motion blur's overstated label was found: 0.65).
 
-Usage: python scripts/false_rejects.py DATA_DIR [--model NAME|PATH ...] [--split test] [--variants 20] [--by-step]
+With ``--near-edge``, also how many of each axis's errors are on samples labelled near the edge.
+
+Usage: python scripts/false_rejects.py DATA_DIR [--model NAME|PATH ...] [--split test] [--variants 20] [--by-step] [--near-edge]
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1, help="eval-iqa's seed (default 1)")
     ap.add_argument("--tolerance", type=float, default=0.5)
     ap.add_argument("--by-step", action="store_true", help="accuracy and strength bias per axis and step")
+    ap.add_argument("--near-edge", action="store_true", help="how many of each axis's errors sit near the edge")
     a = ap.parse_args()
     crops = Crops.load(a.data_dir, a.split)
     steps: list[list[str]] = []
@@ -57,6 +60,8 @@ def main() -> None:
         print("  by axis:", dict(by_axis.most_common()), " by step:", dict(by_step.most_common()))
         if a.by_step:
             by_step_table(p, y, steps, a.tolerance)
+        if a.near_edge:
+            near_edge_table(p, y, a.tolerance)
 
 
 def by_step_table(p: np.ndarray, y: np.ndarray, steps: list[list[str]], tolerance: float) -> None:
@@ -73,6 +78,18 @@ def by_step_table(p: np.ndarray, y: np.ndarray, steps: list[list[str]], toleranc
             near = (lab > 0.5 * x50) & (lab < 3 * x50)
             ratio = f"{np.median(pred[near] / lab[near]):.2f}" if near.sum() >= 5 else "-"
             print(f"    {name:16s} {len(idx):4d}  {right.mean():.3f}  {ratio}")
+
+
+def near_edge_table(p: np.ndarray, y: np.ndarray, tolerance: float) -> None:
+    """Per axis: good/bad errors, how many of them are labelled within 0.05 and 0.1 of the edge, and
+    the error rate beyond 0.1 (where a label is clearly good or bad): near the edge a small
+    network's error decides, far from it a wrong verdict is a real miss."""
+    print("  axis: errors, labelled within 0.05 / 0.1 of the edge (samples there), error rate beyond 0.1")
+    for j, axis in enumerate(AXES):
+        wrong = (p[:, j] >= tolerance) != (y[:, j] >= tolerance)
+        d = np.abs(y[:, j] - tolerance)
+        print(f"    {axis:9s} {int(wrong.sum()):4d}  {int((wrong & (d < 0.05)).sum())} ({int((d < 0.05).sum())})"
+              f" / {int((wrong & (d < 0.1)).sum())} ({int((d < 0.1).sum())})  {wrong[d >= 0.1].mean():.3f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fine-tune a shipped quality model in one short GPU session (the device tool's machine, or any CUDA box).
 # (scripts/train_iqa_gpu.sh trained iqa and iqa-seed from scratch; this one continues a shipped model.)
-# Usage: scripts/finetune_iqa_gpu.sh DATA_DIR OUT_DIR INIT_MODEL SECONDS [SAMPLES_PER_CROP]
+# Usage: scripts/finetune_iqa_gpu.sh DATA_DIR OUT_DIR INIT_MODEL SECONDS [SAMPLES_PER_CROP [TRAIN_IQA_OPTION ...]]
+# (extra options go to train-iqa as they are, e.g. --edge-weight 2 --seed 9)
 # Synthesis on the CPU cores is the bottleneck (the GPU idles), so the script first measures how many
 # degraded samples per second the cores make, then picks the number of epochs that fits SECONDS, so
 # that the cosine learning-rate schedule runs to its end. --max-minutes is only a safety net.
@@ -14,6 +15,7 @@
 #   scripts/finetune_iqa_gpu.sh .gpu/faces $OUT/run iqa-fast 420 96 2>&1 | tee $OUT/train.log
 set -euo pipefail
 data=${1:-data/faces}; out=${2:-runs/iqa-gpu}; init=${3:-iqa-fast}; budget=${4:-420}; spc=${5:-96}
+shift $(( $# < 5 ? $# : 5 ))
 workers=$(( $(nproc) - 1 ))
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 TQDM_DISABLE=1  # no progress bars in a log
 mkdir -p "$out"
@@ -47,4 +49,4 @@ PY
 )
 python3 -m clairvoyance.cli train-iqa --data "$data" --init "$init" --lr 3e-4 --epochs "$epochs" \
   --samples-per-crop "$spc" --batch 64 --workers "$workers" --out "$out" --model-version 2 \
-  --max-minutes "$(python3 -c "print(round($budget / 60 + 0.5, 2))")"
+  --max-minutes "$(python3 -c "print(round($budget / 60 + 0.5, 2))")" "$@"
