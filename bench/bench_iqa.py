@@ -67,5 +67,6 @@ def _unflushed(name: str) -> CNNModel:
     path = WEIGHTS_DIR / f"{name}.pt" if name in shipped_models() else name
     return CNNModel.from_file(path, flush=False)
 
+
 if __name__ == "__main__":
     main()

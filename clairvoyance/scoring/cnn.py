@@ -36,9 +36,9 @@ def flush_subnormals(state: dict[str, torch.Tensor]) -> int:
     """Set float values smaller than ``FLUSH_BELOW`` to zero, in place; returns how many were not zero.
 
     Weight decay drives a dead channel's weights towards zero until they are tiny (1e-38 and below),
-    and their products are subnormal numbers, which the CPU multiplies many times slower: 3 598 such
-    weights (0.9%) made ``iqa-fast`` version 11 score a face in 8.7-9.3 ms instead of 5.9-6.8 ms, with
-    the same scores to the last bit."""
+    and their products are subnormal numbers, which the CPU multiplies many times slower: such
+    weights (0.9% of them) made ``iqa-fast`` version 11 score a face in 8.2-8.7 ms instead of 5.1-6.0
+    ms (``bench/bench_iqa.py --keep-tiny``), with the same scores (to 1e-5)."""
     n = 0
     for v in state.values():
         if v.is_floating_point():
