@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from clairvoyance.scoring import WEIGHTS_DIR, available_models, get_model, shipped_models
+from clairvoyance.scoring import available_models, get_model, model_file
 from clairvoyance.scoring.cnn import CNNModel
 from clairvoyance.training import synth
 
@@ -64,8 +64,7 @@ def main() -> None:
 
 def _unflushed(name: str) -> CNNModel:
     """The model file loaded as saved, tiny weights and all (``cnn.flush_subnormals`` skipped)."""
-    path = WEIGHTS_DIR / f"{name}.pt" if name in shipped_models() else name
-    return CNNModel.from_file(path, flush=False)
+    return CNNModel.from_file(model_file(name), flush=False)
 
 
 if __name__ == "__main__":

@@ -39,14 +39,20 @@ def get_model(name: str | None = None) -> QualityModel:
     name = name or default_model_name()
     if name == "classical":
         return ClassicalModel()
-    path = Path(name)
-    if name in shipped_models():
-        path = WEIGHTS_DIR / f"{name}.pt"
-    elif not (path.suffix == ".pt" and path.is_file()):
-        raise UnknownModelError("model", name, available_models() + ["PATH/TO/model.pt"])
+    path = model_file(name)
     from .cnn import CNNModel  # torch is imported only when a learned model is used
 
     return CNNModel.from_file(path)
+
+
+def model_file(name: str) -> Path:
+    """The file of the learned model called ``name`` (a shipped name, or a path to a ``.pt`` file)."""
+    if name in shipped_models():
+        return WEIGHTS_DIR / f"{name}.pt"
+    path = Path(name)
+    if not (path.suffix == ".pt" and path.is_file()):
+        raise UnknownModelError("model", name, available_models() + ["PATH/TO/model.pt"])
+    return path
 
 
 __all__ = ["QualityModel", "ClassicalModel", "get_model", "available_models", "default_model_name"]
