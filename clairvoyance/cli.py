@@ -197,8 +197,10 @@ def dataset_build(sources, out, min_native) -> None:
               help="Version written into the model file (caches of older versions are not reused).")
 @click.option("--edge-weight", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Extra loss weight on labels near the 0.5 edge, where good/bad verdicts flip.")
+@click.option("--width", type=click.IntRange(8), default=None,
+              help="Network width for hf/hfs (default 32); with --init, widens that model (its scores unchanged).")
 def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, workers, out, init, resume,
-              max_minutes, model_version, edge_weight) -> None:
+              max_minutes, model_version, edge_weight, width) -> None:
     """Train the quality model on synthetic degradations of DATA's crops (and human labels)."""
     from tqdm import tqdm
 
@@ -212,7 +214,7 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
         init_path = str(WEIGHTS_DIR / f"{init}.pt") if (WEIGHTS_DIR / f"{init}.pt").exists() else init
     opt = TrainOptions(data=str(data), out=str(out), arch=arch, epochs=epochs, samples_per_crop=samples_per_crop,
                        batch=batch, lr=lr, seed=seed, labels=str(labels) if labels else None, init=init_path,
-                       max_minutes=max_minutes, version=model_version, edge_weight=edge_weight,
+                       max_minutes=max_minutes, version=model_version, edge_weight=edge_weight, width=width,
                        **({"workers": workers} if workers is not None else {}))
     best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)
     click.echo(str(best))

@@ -522,3 +522,36 @@ def test_subnormal_weights_are_flushed_to_zero_when_saved_and_loaded(tmp_path):
     saved = torch.load(tmp_path / "new.pt", weights_only=True)["state_dict"]
     assert float(saved["hf.7.0.weight"][:3].abs().max()) == 0.0
     assert net.hf[7][0].weight[:3].detach().abs().min().item() > 0  # saving does not touch the live network
+
+
+def test_widening_a_trained_network_keeps_its_scores_and_adds_silent_channels():
+    from clairvoyance.training.widen import widen
+
+    torch.manual_seed(0)
+    net = archs.build("hfs", width=8)
+    x, native = torch.rand(3, 3, 256, 256), torch.tensor([256.0, 120.0, 64.0])
+    with torch.no_grad():
+        net.train()(x, native)  # BatchNorm statistics that are not the defaults
+        before = net.eval()(x, native)
+    wide, config = widen(net, "hfs", {}, 12)
+    assert config == {"width": 12} and wide.width == 12
+    assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in net.parameters())
+    with torch.no_grad():
+        assert torch.allclose(wide.eval()(x, native), before, atol=1e-6)
+    # the new channels are live (random inputs) but silent (zero outputs) until training uses them
+    last = wide.hf[8][0].weight.detach()  # 4w -> 4w: rows are outputs, columns inputs
+    assert float(last[32:].abs().max()) > 0 and float(last[:32, 32:].abs().max()) == 0.0
+    assert float(wide.attn.weight[:, 32:].abs().max()) == 0.0
+    with pytest.raises(ValueError):
+        widen(archs.build("seed"), "seed", {}, 12)
+
+
+def test_training_can_widen_its_initial_model(tiny_data, tmp_path):
+    torch.manual_seed(0)
+    save_model(archs.build("hfs", width=8), "hfs", {"width": 8}, tmp_path / "narrow.pt", "iqa-fast", "1")
+    logs = []
+    opt = TrainOptions(data=str(tiny_data), out=str(tmp_path / "run"), arch="hfs", epochs=1, samples_per_crop=1,
+                       batch=2, workers=0, val_variants=1, bn_samples=2, init=str(tmp_path / "narrow.pt"), width=12)
+    m = CNNModel.from_file(train(opt, log=logs.append))
+    assert any("widened" in s for s in logs)
+    assert m.meta["config"] == {"width": 12} and m.net.width == 12

@@ -77,13 +77,18 @@ class HighFreqIQA(nn.Module):
 
     def __init__(self, width: int = 32, dropout: float = 0.2):
         super().__init__()
-        w = width
+        self.width = w = width
         self.hf = self._hf_branch(w)
         self.attn = nn.Conv2d(4 * w, 1, 1)
         self.glob = _global_branch(w)
         feat = 4 * w * 2 + 2 * w + 6 + self.extra_features
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feat, 128), nn.LeakyReLU(0.01), nn.Linear(128, 3))
         self.register_buffer("radius", _radius(), persistent=False)
+
+    def head_inputs(self) -> list[int]:
+        """Sizes of the head's input segments, in order: attention-pooled means and spreads, the
+        global branch, luminance statistics, extra features (what ``widen`` must keep apart)."""
+        return [4 * self.width, 4 * self.width, 2 * self.width, 6, self.extra_features]
 
     @staticmethod
     def _hf_branch(w: int) -> nn.Sequential:

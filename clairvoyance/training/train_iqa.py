@@ -26,6 +26,7 @@ from ..scoring.cnn import CNNModel, save_model, to_tensor
 from ..types import AXES
 from . import metrics, synth
 from .dataset import Crops, read_human_labels, read_manifest
+from .widen import widen
 
 
 @dataclass
@@ -50,6 +51,8 @@ class TrainOptions:
     max_minutes: float | None = None
     #: Extra loss weight on labels near the 0.5 edge (0: plain smooth L1), see ``edge_weighted_loss``.
     edge_weight: float = 0.0
+    #: Network width (hf, hfs); with ``init``, the initial model is widened to it (``widen``).
+    width: int | None = None
 
 
 class SynthSet(Dataset):
@@ -224,12 +227,17 @@ def _train(opt: TrainOptions, progress, log) -> Path:
     val_x, val_y, val_n = fixed_set(val_c.images, opt.val_variants, opt.seed, val_c.natives)
     bn_x, bn_n = bn_set(train_c, opt.bn_samples, opt.seed + 1)
     config = dict(opt.config)
+    if opt.width and not opt.init:
+        config["width"] = opt.width
     net = archs.build(opt.arch, **config)
     if opt.init:
         src = CNNModel.from_file(opt.init)
         net = src.net
         config = src.meta.get("config", {})
         opt.arch = src.meta.get("arch", opt.arch)
+        if opt.width and opt.width != getattr(net, "width", opt.width):
+            net, config = widen(net, opt.arch, config, opt.width)
+            log(f"widened {opt.init} to width {opt.width} (new channels start silent)")
     net.to(dev)
     optim = torch.optim.Adam(net.parameters(), lr=opt.lr, weight_decay=opt.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda e: 0.5 * (1 + math.cos(math.pi * min(e, opt.epochs) / opt.epochs)))
