@@ -33,7 +33,9 @@ def main() -> None:
     else:
         opt = json.loads((a.run / "options.json").read_text())
         state = torch.load(a.run / "last.pt", map_location="cpu", weights_only=False)
-        arch, config = opt["arch"], opt.get("config", {})
+        # checkpoints name their network; older ones only had the options (a width given by --width)
+        arch = state.get("arch", opt["arch"])
+        config = state.get("config", {**opt.get("config", {}), **({"width": opt["width"]} if opt.get("width") else {})})
         net = archs.build(arch, **config)
         net.load_state_dict(state["net"])
         last = state["history"][-1]

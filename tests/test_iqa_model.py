@@ -555,3 +555,14 @@ def test_training_can_widen_its_initial_model(tiny_data, tmp_path):
     m = CNNModel.from_file(train(opt, log=logs.append))
     assert any("widened" in s for s in logs)
     assert m.meta["config"] == {"width": 12} and m.net.width == 12
+    # the last epoch exports at its width too, also from a checkpoint that did not record it
+    script = Path(__file__).resolve().parents[1] / "scripts" / "export_model.py"
+    ck = tmp_path / "run" / "last.pt"
+    state = torch.load(ck, weights_only=False)
+    for key in ("arch", "config"):
+        state.pop(key)
+    torch.save(state, ck)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "run"), "--epoch", "last", "--name", "iqa-fast",
+                           "--version", "2", "--out", str(tmp_path / "last.pt")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert CNNModel.from_file(tmp_path / "last.pt").net.width == 12

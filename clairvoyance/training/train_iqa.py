@@ -283,7 +283,7 @@ def _train(opt: TrainOptions, progress, log) -> Path:
             save_model(net, opt.arch, config, out / "best.pt", opt.name, opt.version,
                        trained={"epoch": epoch + 1, "val": vm, "data": str(opt.data)})
         torch.save({"net": net.state_dict(), "optim": optim.state_dict(), "sched": sched.state_dict(),
-                    "epoch": epoch + 1, "history": history, "best": best}, ck)
+                    "epoch": epoch + 1, "history": history, "best": best, "arch": opt.arch, "config": config}, ck)
         (out / "history.json").write_text(json.dumps(history, indent=1))
         metrics.plot_curves(history, out / "curves.png")
         if opt.max_minutes and (time.time() - t0) / 60 > opt.max_minutes:
