@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..scoring import archs
-from ..scoring.cnn import CNNModel, save_model, to_tensor
+from ..scoring.cnn import CNNModel, flush_subnormals, save_model, to_tensor
 from ..types import AXES
 from . import metrics, synth
 from .dataset import Crops, read_human_labels, read_manifest
@@ -267,6 +267,8 @@ def _train(opt: TrainOptions, progress, log) -> Path:
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
+            with torch.no_grad():  # a dead channel's decaying weights would slow every later step
+                flush_subnormals(net.state_dict())
             losses.append(float(loss.detach()))
             preds.append(p.detach().float().cpu().numpy())
             labs.append(y.cpu().numpy())
