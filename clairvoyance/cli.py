@@ -208,6 +208,8 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
 
     if (out / "last.pt").exists() and not resume:
         raise click.UsageError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if width and arch == "seed" and not init:
+        raise click.UsageError("--width applies to the hf and hfs architectures")
     init_path = None
     if init:
         from .scoring import WEIGHTS_DIR
@@ -216,7 +218,10 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
                        batch=batch, lr=lr, seed=seed, labels=str(labels) if labels else None, init=init_path,
                        max_minutes=max_minutes, version=model_version, edge_weight=edge_weight, width=width,
                        **({"workers": workers} if workers is not None else {}))
-    best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)
+    try:
+        best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)
+    except ValueError as e:  # nothing to train on, or a network that cannot be widened
+        raise click.UsageError(str(e)) from None
     click.echo(str(best))
 
 

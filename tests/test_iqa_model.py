@@ -566,3 +566,15 @@ def test_training_can_widen_its_initial_model(tiny_data, tmp_path):
                            "--version", "2", "--out", str(tmp_path / "last.pt")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert CNNModel.from_file(tmp_path / "last.pt").net.width == 12
+
+
+def test_train_iqa_refuses_a_width_for_the_seed_network(tiny_data, tmp_path):
+    from click.testing import CliRunner
+    from clairvoyance.cli import main
+
+    torch.manual_seed(0)
+    save_model(archs.build("seed"), "seed", {}, tmp_path / "seed.pt", "iqa-seed", "1")
+    for extra in (["--arch", "seed"], ["--init", str(tmp_path / "seed.pt")]):
+        r = CliRunner().invoke(main, ["train-iqa", "--data", str(tiny_data), "--width", "40", "--epochs", "1",
+                                      "--workers", "0", "--out", str(tmp_path / extra[0][2:]), *extra])
+        assert r.exit_code == 2 and "width" in r.output and "Traceback" not in r.output, r.output

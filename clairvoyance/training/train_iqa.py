@@ -235,7 +235,7 @@ def _train(opt: TrainOptions, progress, log) -> Path:
         net = src.net
         config = src.meta.get("config", {})
         opt.arch = src.meta.get("arch", opt.arch)
-        if opt.width and opt.width != getattr(net, "width", opt.width):
+        if opt.width and opt.width != getattr(net, "width", None):  # seed has no width: widen says so
             net, config = widen(net, opt.arch, config, opt.width)
             log(f"widened {opt.init} to width {opt.width} (new channels start silent)")
     net.to(dev)

@@ -18,7 +18,7 @@ from ..scoring.archs import HighFreqIQA
 def widen(net: nn.Module, arch: str, config: dict, width: int) -> tuple[nn.Module, dict]:
     """``net`` (an ``hf`` or ``hfs`` of ``config``) grown to ``width``, and the grown network's config."""
     if not isinstance(net, HighFreqIQA):
-        raise ValueError(f"only the hf and hfs architectures can be widened, not {arch}")
+        raise ValueError(f"only the hf and hfs architectures have a width to widen, not {arch}")
     if width < net.width:
         raise ValueError(f"cannot narrow a network of width {net.width} to {width}")
     config = {**config, "width": width}
