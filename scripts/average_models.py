@@ -1,7 +1,8 @@
 """Average the weights of two quality models of one architecture (WiSE-FT, Wortsman et al. 2022).
 
 A fine-tune and the model it started from lie in one basin of the loss: a point between them often
-keeps what the fine-tune learned and what it forgot. For each ``--alpha`` (0 = model A, 1 = model B)
+keeps what the fine-tune learned and what it forgot. A narrower A (the model a ``train-iqa --width``
+run widened) is widened first, exactly as training did, so it can be averaged with its fine-tune. For each ``--alpha`` (0 = model A, 1 = model B)
 the weights are interpolated, BatchNorm's statistics are recomputed exactly on fixed training
 samples (as ``train-iqa`` does), and the validation split is scored; the alpha with the best
 validation accuracy + Spearman (``train-iqa``'s rule for its best epoch) is saved. The test split is
@@ -24,6 +25,7 @@ from clairvoyance.scoring.cnn import save_model
 from clairvoyance.training import metrics
 from clairvoyance.training.dataset import Crops
 from clairvoyance.training.train_iqa import bn_set, fixed_set, precise_bn, predict_arrays
+from clairvoyance.training.widen import widen
 from clairvoyance.types import AXES
 
 
@@ -47,6 +49,12 @@ def main() -> None:
     ap.add_argument("--version", default=None, help="version to save under (default: B's)")
     o = ap.parse_args()
     ma, mb = get_model(o.a), get_model(o.b)
+    width_a, width_b = getattr(ma.net, "width", None), getattr(mb.net, "width", None)
+    if ma.meta.get("arch") == mb.meta.get("arch") and width_a is not None and width_b is not None and width_a < width_b:
+        # a model and its widened fine-tune: A widened first scores as A did (training.widen)
+        torch.manual_seed(o.seed)  # the new channels' random inputs, reproducibly
+        ma.net, _ = widen(ma.net, ma.meta["arch"], ma.meta.get("config", {}), width_b)
+        ma.meta = {**ma.meta, "config": mb.meta.get("config", {})}
     if ma.meta.get("arch") != mb.meta.get("arch") or ma.meta.get("config", {}) != mb.meta.get("config", {}):
         raise SystemExit("the two models differ in architecture: cannot average them")
     train, val = Crops.load(o.data, "train"), Crops.load(o.data, "val")

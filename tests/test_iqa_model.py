@@ -578,3 +578,16 @@ def test_train_iqa_refuses_a_width_for_the_seed_network(tiny_data, tmp_path):
         r = CliRunner().invoke(main, ["train-iqa", "--data", str(tiny_data), "--width", "40", "--epochs", "1",
                                       "--workers", "0", "--out", str(tmp_path / extra[0][2:]), *extra])
         assert r.exit_code == 2 and "width" in r.output and "Traceback" not in r.output, r.output
+
+
+def test_a_model_averages_with_its_widened_fine_tune(tiny_data, tmp_path):
+    script = Path(__file__).resolve().parents[1] / "scripts" / "average_models.py"
+    torch.manual_seed(0)
+    save_model(archs.build("hfs", width=8), "hfs", {"width": 8}, tmp_path / "a.pt", "iqa-fast", "1")
+    save_model(archs.build("hfs", width=12), "hfs", {"width": 12}, tmp_path / "b.pt", "iqa-fast", "2")
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--data",
+                           str(tiny_data), "--out", str(tmp_path / "avg.pt"), "--alpha", "0.5", "--val-variants", "1",
+                           "--bn-samples", "4"], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    m = CNNModel.from_file(tmp_path / "avg.pt")
+    assert m.meta["config"] == {"width": 12} and m.net.width == 12 and m.meta["trained"]["alpha"] == 0.5
