@@ -591,3 +591,11 @@ def test_a_model_averages_with_its_widened_fine_tune(tiny_data, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     m = CNNModel.from_file(tmp_path / "avg.pt")
     assert m.meta["config"] == {"width": 12} and m.net.width == 12 and m.meta["trained"]["alpha"] == 0.5
+
+
+def test_evaluating_two_models_of_one_name_and_version_keeps_both(tiny_data):
+    from clairvoyance.scoring import ClassicalModel
+
+    res = train_iqa.evaluate([ClassicalModel(), ClassicalModel()], tiny_data, "train", variants=1)
+    label = ClassicalModel().label
+    assert list(res) == [label, f"{label}#2"] and res[label] == res[f"{label}#2"]

@@ -295,8 +295,12 @@ def _train(opt: TrainOptions, progress, log) -> Path:
 
 
 def evaluate(models, data_dir: Path, split: str = "test", variants: int = 20, seed: int = 1) -> dict[str, dict]:
-    """Metrics of QualityModels by label, all on one fixed synthetic set of ``split``'s crops
-    (made once: it is most of the time for a fast model)."""
+    """Metrics of QualityModels by label (``label#2`` for a second model of the same label), all on
+    one fixed synthetic set of ``split``'s crops (made once: it is most of the time for a fast model)."""
     crops = Crops.load(Path(data_dir), split)
     x, y, natives = fixed_set(crops.images, variants, seed, crops.natives)
-    return {m.label: metrics.iqa_metrics(m.predict_array(x, batch=64, native_sizes=natives), y) for m in models}
+    out: dict[str, dict] = {}
+    for m in models:  # two files of one name and version (candidates) both get a column: label, label#2
+        label = m.label if m.label not in out else f"{m.label}#{sum(k.split('#')[0] == m.label for k in out) + 1}"
+        out[label] = metrics.iqa_metrics(m.predict_array(x, batch=64, native_sizes=natives), y)
+    return out
