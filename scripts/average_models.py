@@ -2,11 +2,11 @@
 
 A fine-tune and the model it started from lie in one basin of the loss: a point between them often
 keeps what the fine-tune learned and what it forgot. A narrower A (the model a ``train-iqa --width``
-run widened) is widened first, exactly as training did, so it can be averaged with its fine-tune. For each ``--alpha`` (0 = model A, 1 = model B)
-the weights are interpolated, BatchNorm's statistics are recomputed exactly on fixed training
-samples (as ``train-iqa`` does), and the validation split is scored; the alpha with the best
-validation accuracy + Spearman (``train-iqa``'s rule for its best epoch) is saved. The test split is
-never looked at.
+run widened) is widened first, exactly as training did, so it can be averaged with its fine-tune.
+For each ``--alpha`` (0 = model A, 1 = model B) the weights are interpolated, BatchNorm's
+statistics are recomputed exactly on fixed training samples (as ``train-iqa`` does), and the
+validation split is scored; the alpha with the best validation accuracy + Spearman (``train-iqa``'s
+rule for its best epoch) is saved. The test split is never looked at.
 
 Usage: python scripts/average_models.py A B --data DATA_DIR --out PATH [--alpha 0,0.25,0.5,0.75,1]
        [--name iqa-fast] [--version N]
