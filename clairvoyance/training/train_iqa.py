@@ -267,8 +267,9 @@ def _train(opt: TrainOptions, progress, log) -> Path:
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
-            with torch.no_grad():  # a dead channel's decaying weights would slow every later step
-                flush_subnormals(net.state_dict())
+            if dev == "cpu":  # a dead channel's decaying weights would slow every later CPU step
+                with torch.no_grad():  # (GPUs multiply subnormals at full speed: no sync per step there)
+                    flush_subnormals(net.state_dict())
             losses.append(float(loss.detach()))
             preds.append(p.detach().float().cpu().numpy())
             labs.append(y.cpu().numpy())
