@@ -110,17 +110,28 @@ def decide(faces: Sequence[FaceResult], policy: str) -> list[int]:
 
 
 def explain(faces: Sequence[FaceResult], judged: Sequence[int], tol: Tolerances) -> str:
-    """The reason for a verdict in words, e.g. ``noise 0.31 < 0.50 on face 2``."""
-    parts = [f"{a} {getattr(faces[i].scores, a):.2f} < {getattr(tol, a):.2f} on face {i + 1}"
-             for i in judged for a in faces[i].failed]
+    """The reason for a verdict in words: ``noise 0.31 < 0.50 on face 2`` for an axis below its
+    tolerance; ``focus 0.62 + noise 0.64 use 1.48 of the allowance on face 1`` for a face whose
+    losses add up to too much under the ``budget`` rule (the axes that count, then the sum)."""
+    parts = []
+    for i in judged:
+        f = faces[i]
+        below = [a for a in f.failed if getattr(f.scores, a) < getattr(tol, a)]
+        parts += [f"{a} {getattr(f.scores, a):.2f} < {getattr(tol, a):.2f} on face {i + 1}" for a in below]
+        if len(below) < len(f.failed):  # failed on the sum, not (only) on one axis
+            counted = [a for a in AXES if getattr(tol, a) > 0 and getattr(f.scores, a) < 0.995]
+            parts.append(f"{' + '.join(f'{a} {getattr(f.scores, a):.2f}' for a in counted)} use "
+                         f"{tol.budget_used(f.scores):.2f} of the allowance on face {i + 1}")
     return "; ".join(parts)
 
 
 class Clairvoyance:
     """Identify, classify and correct the people in a folder of photos.
 
-    ``tolerances`` (focus, noise, lighting): a face passes an axis when its score is >= the tolerance;
-    higher tolerances select fewer photos. ``policy`` says which faces of a group photo must pass:
+    ``tolerances`` (focus, noise, lighting): the edge of acceptable on each axis; higher tolerances
+    select fewer photos. Under the default ``budget`` rule a face passes while its losses on the three
+    axes, each as a share of its tolerance's allowance, add up to at most 1; under ``per-axis`` when
+    every score is >= its tolerance (``Tolerances.rule``, ``clairvoyance.verdict``). ``policy`` says which faces of a group photo must pass:
     ``all`` (strict, the default) or ``largest`` (the main subject only).
     """
 
@@ -271,7 +282,7 @@ class Clairvoyance:
     def decide_key(self) -> str:
         """Everything that changes a verdict or its outputs, given the scores."""
         t = self.tolerances
-        return (f"{self.score_key}|tol {t.focus} {t.noise} {t.lighting}|{self.policy}|correct {self.correct_failures}"
+        return (f"{self.score_key}|tol {t.focus} {t.noise} {t.lighting} {t.rule}|{self.policy}|correct {self.correct_failures}"
                 f"|{self.scope}|{self.corrector.label}|crops {self.keep_crops}")
 
     def _job(self, path: Path, out_dir: Path, log, cache: RunCache | None, sidecar: Path | None) -> ImageResult:
@@ -440,22 +451,25 @@ class Clairvoyance:
         if faces is None:
             faces = _faces_at(full, results)
         axes_per_face = [list(results[i].failed) if i in failing else [] for i in range(len(faces))]
-        if self.scope == "image":
-            fixed = self.correct_image(full.rgb, faces, axes_per_face)
-        else:
-            fixed = self.correct(full.rgb, faces, axes_per_face)
-        # re-judge the corrected faces where they were
-        H, W = fixed.shape[:2]
-        new_crops = [crop_square(fixed, square_box(f.box, W, H)) for f in faces]
-        new_scores = self.model.predict(new_crops, [f.native_size for f in faces])
+        fix = self.correct_image if self.scope == "image" else self.correct
+        fixed, new_crops, new_scores = self._corrected(fix(full.rgb, faces, axes_per_face), faces)
+        # one more round on axes the first one pushed over: brightening a dark face raises its noise,
+        # which under the budget rule can keep it failing
+        more = [[a for a in self.tolerances.failed(new_scores[i]) if a not in axes_per_face[i]] if i in failing else []
+                for i in range(len(faces))]
+        if any(more):
+            fixed, new_crops, new_scores = self._corrected(fix(fixed, faces, more), faces)
+            axes_per_face = [sorted({*a, *m}, key=AXES.index) for a, m in zip(axes_per_face, more)]
         still = [i for i in failing if self.tolerances.failed(new_scores[i])]
-        axes = sorted({a for i in failing for a in results[i].failed}, key=AXES.index)
+        axes = sorted({a for i in failing for a in axes_per_face[i]}, key=AXES.index)
         before_after = ", ".join(
             f"{a} {getattr(results[i].scores, a):.2f}->{getattr(new_scores[i], a):.2f} on face {i + 1}"
-            for i in failing for a in results[i].failed)
-        if still:
+            for i in failing for a in axes_per_face[i])
+        if still:  # say what still fails afterwards: under the budget rule it can be another axis's loss
+            after = [FaceResult(f.box, s, tuple(self.tolerances.failed(s))) for f, s in zip(faces, new_scores)]
             return ImageResult(rel, "rejected", tuple(results), (), None,
-                               f"{why}; correction not enough ({before_after})")
+                               f"{why}; correction not enough ({before_after}); after it: "
+                               f"{explain(after, still, self.tolerances)}")
         stem = Path(rel)
         name = f"{stem.stem}_corrected-{'-'.join(axes)}{_output_suffix(stem.suffix)}"
         gen_rel = Path(FINAL) / GENERATED / stem.parent / name
@@ -471,6 +485,12 @@ class Clairvoyance:
                         outs += (write_bytes(encode_image(crop, ".png"), p, on_write=self._note_write)
                                  .relative_to(out_dir).as_posix(),)
         return ImageResult(rel, "corrected", tuple(results), outs, None, f"{why}; corrected ({before_after})")
+
+    def _corrected(self, fixed: np.ndarray, faces: Sequence[Face]) -> tuple[np.ndarray, list[np.ndarray], list[Scores]]:
+        """A corrected photo, its faces re-cropped where they were, and their new scores."""
+        H, W = fixed.shape[:2]
+        crops = [crop_square(fixed, square_box(f.box, W, H)) for f in faces]
+        return fixed, crops, self.model.predict(crops, [f.native_size for f in faces])
 
     def _save_crops(self, rel: str, faces: Sequence[Face], out_dir: Path) -> None:
         for i, f in enumerate(faces, 1):

@@ -19,6 +19,7 @@ def report_dict(images: list[ImageResult], tolerances: Tolerances, model: str, d
     return {
         "version": REPORT_VERSION,
         "tolerances": tolerances.as_dict(),
+        "verdict": tolerances.rule,
         "model": model,
         "detector": detector,
         "policy": policy,

@@ -55,17 +55,22 @@ class Scores:
 
 @dataclass(frozen=True)
 class Tolerances:
-    """The minimum score per axis for a face to pass; each in [0, 1]."""
+    """The minimum score per axis for a face to pass, each in [0, 1], and the ``rule`` that joins
+    the axes: ``budget`` (losses on the axes add up) or ``per-axis`` (``clairvoyance.verdict``)."""
 
     focus: float = 0.5
     noise: float = 0.5
     lighting: float = 0.5
+    rule: str = "budget"
 
     def __post_init__(self) -> None:
+        from .verdict import check_rule
+
         for a in AXES:
             v = getattr(self, a)
             if not 0.0 <= float(v) <= 1.0:
                 raise ValueError(f"tolerance for {a} must be in [0, 1], got {v}")
+        check_rule(self.rule)
 
     @classmethod
     def coerce(cls, value: "Tolerances | tuple | list | dict | None") -> "Tolerances":
@@ -74,12 +79,24 @@ class Tolerances:
         if isinstance(value, Tolerances):
             return value
         if isinstance(value, dict):
-            return cls(**{k: float(v) for k, v in value.items()})
+            return cls(**{k: (str(v) if k == "rule" else float(v)) for k, v in value.items()})
         return cls(*(float(v) for v in value))
 
+    @property
+    def values(self) -> tuple[float, float, float]:
+        return (float(self.focus), float(self.noise), float(self.lighting))
+
     def failed(self, scores: Scores) -> list[str]:
-        """Axes on which ``scores`` fall below these tolerances (a score equal to it passes)."""
-        return [a for a in AXES if getattr(scores, a) < getattr(self, a)]
+        """Axes on which ``scores`` fail, empty when the face passes (``clairvoyance.verdict``)."""
+        from .verdict import failed_axes
+
+        return failed_axes([getattr(scores, a) for a in AXES], self.values, self.rule)
+
+    def budget_used(self, scores: Scores) -> float:
+        """How much of the allowance the face's losses use (at most 1 to pass under ``budget``)."""
+        from .verdict import budget_used
+
+        return budget_used([getattr(scores, a) for a in AXES], self.values)
 
     def as_dict(self) -> dict[str, float]:
         return {a: float(getattr(self, a)) for a in AXES}

@@ -130,7 +130,8 @@ def fields_for(result: ImageResult, judged: Sequence[int], tolerances: Tolerance
     return SidecarFields(rating=rating, label=CORRECTED_LABEL if result.status == "corrected" else None,
                          verdict=result.status, reason=result.reason,
                          scores={a: round(v, 4) for a, v in lowest.items()},
-                         tolerances=" ".join(f"{a} {t[a]:.2f}" for a in AXES), model=model, faces=faces)
+                         tolerances=" ".join(f"{a} {t[a]:.2f}" for a in AXES) + f" ({tolerances.rule})", model=model,
+                         faces=faces)
 
 
 # --- editing the text -----------------------------------------------------------------------------

@@ -36,10 +36,54 @@ def test_tolerances_coerce_tuples_and_dicts():
     assert Tolerances.coerce(None) == Tolerances()
 
 
-def test_a_score_equal_to_the_tolerance_passes():
-    tol = Tolerances(0.5, 0.6, 0.7)
+def test_a_score_equal_to_the_tolerance_passes_per_axis():
+    tol = Tolerances(0.5, 0.6, 0.7, rule="per-axis")
     assert tol.failed(Scores(0.5, 0.6, 0.7)) == []
     assert tol.failed(Scores(0.49, 0.6, 0.69)) == ["focus", "lighting"]
+
+
+def test_under_the_budget_one_axis_may_use_the_whole_allowance_or_several_share_it():
+    tol = Tolerances(0.5, 0.6, 0.7)
+    assert tol.rule == "budget"
+    for a, t in tol.as_dict().items():  # at the tolerance on one axis, perfect elsewhere: passes
+        assert tol.failed(Scores(**{**{x: 1.0 for x in AXES}, a: t})) == []
+    assert tol.failed(Scores(0.8, 0.9, 0.9)) == []  # 0.4 + 0.25 + 0.33 of the allowance
+    assert Tolerances().failed(Scores(0.7, 0.7, 1.0)) == ["focus"]  # 0.6 + 0.6: two mild defects fail...
+    assert Tolerances(rule="per-axis").failed(Scores(0.7, 0.7, 1.0)) == []  # ...that each alone would not
+    # failing axes: the fewest, largest loss first, without which the rest fit (what to correct)
+    assert Tolerances().failed(Scores(0.82, 0.84, 0.81)) == ["lighting"]
+    assert Tolerances().failed(Scores(0.49, 0.6, 0.69)) == ["focus", "noise"]
+    assert Tolerances().budget_used(Scores(0.75, 1.0, 0.9)) == pytest.approx(0.7)
+
+
+def test_a_tolerance_of_zero_turns_an_axis_off_and_one_asks_for_perfection():
+    assert Tolerances(0.5, 0.0, 0.5).failed(Scores(1.0, 0.0, 1.0)) == []
+    assert Tolerances(1.0, 0.5, 0.5).failed(Scores(0.999, 1.0, 1.0)) == ["focus"]
+    assert Tolerances(1.0, 0.5, 0.5).failed(Scores(1.0, 0.6, 1.0)) == []
+
+
+def test_the_vectorised_verdict_agrees_with_the_failing_axes_and_the_reason_names_them():
+    from clairvoyance import verdict
+    from clairvoyance.pipeline import explain
+    from clairvoyance.types import FaceResult
+
+    rng = np.random.default_rng(0)
+    scores, tols = rng.uniform(0, 1, (500, 3)), rng.choice([0.0, 0.3, 0.5, 0.8, 1.0], (500, 3))
+    for rule in verdict.RULES:
+        ok = verdict.passes(scores, tols[0], rule)
+        assert list(ok) == [not verdict.failed_axes(s, tols[0], rule) for s in scores]
+        assert all(verdict.passes(s, t, rule) == (not verdict.failed_axes(s, t, rule)) for s, t in zip(scores, tols))
+    tol = Tolerances()
+    on_the_sum, below = Scores(0.82, 0.84, 0.81), Scores(0.3, 0.9, 1.0)
+    faces = [FaceResult(Box(0, 0, 9, 9), s, tuple(tol.failed(s))) for s in (on_the_sum, below)]
+    assert explain(faces, [0, 1], tol) == ("focus 0.82 + noise 0.84 + lighting 0.81 use 1.06 of the allowance on face 1; "
+                                           "focus 0.30 < 0.50 on face 2")
+
+
+def test_an_unknown_verdict_rule_is_refused():
+    with pytest.raises(ValueError, match="verdict rule"):
+        Tolerances(rule="average")
+    assert Tolerances.coerce({"noise": 0.7, "rule": "per-axis"}) == Tolerances(noise=0.7, rule="per-axis")
 
 
 def test_clairvoyance_refuses_bad_tolerances_policy_model_and_detector():

@@ -257,6 +257,22 @@ def test_score_json_prints_images_like_the_report(cli, good_jpeg, tmp_path, coff
     assert c["status"] == "no_face" and c["faces"][0]["whole_image"] is True
 
 
+def test_verdict_option_picks_how_the_axes_combine(cli, good_jpeg, tmp_path):
+    [face] = json.loads(cli("score", "--json", *CLASSICAL, good_jpeg).stdout)["images"][0]["faces"]
+    # tolerances just under every score: each axis passes alone, but the losses add up to ~3 allowances
+    tol = [f"{max(face['scores'][a] - 0.01, 0.01):.4f}" for a in AXES]
+    verdicts = {}
+    for rule in ("per-axis", "budget"):
+        r = cli("score", "--json", *CLASSICAL, "--tolerances", *tol, "--verdict", rule, good_jpeg)
+        assert r.exit_code == 0, r.output
+        verdicts[rule] = json.loads(r.stdout)["images"][0]["faces"][0]["failed"]
+    assert verdicts["per-axis"] == [] and verdicts["budget"]
+    r = cli("run", good_jpeg.parent, "-o", tmp_path / "out", *CLASSICAL, "--tolerances", *tol, "--verdict", "per-axis",
+            "--dry-run", "-q")
+    assert json.loads(r.stdout)["verdict"] == "per-axis"
+    assert cli("score", "--verdict", "average", good_jpeg).exit_code == 2
+
+
 def test_score_no_detect_treats_each_file_as_one_face(cli, tmp_path, astronaut):
     crop = write_jpeg(tmp_path / "crop.jpg", astronaut[40:200, 150:300])  # 150 wide, 160 high
     r = cli("score", "--json", "--no-detect", *CLASSICAL, crop)

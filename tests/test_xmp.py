@@ -98,6 +98,7 @@ def test_exiftool_reads_back_rating_label_and_scores(shot, name, rating, label, 
     assert tags.get("XMP-xmp:Label") == label
     assert tags["XMP-clairvoyance:Verdict"] == verdict
     assert tags["XMP-clairvoyance:Reason"] == photo.reason
+    assert tags["XMP-clairvoyance:Tolerances"].endswith("(budget)")  # the verdict rule, with the tolerances
     for a in ("Focus", "Noise", "Lighting"):
         assert tags[f"XMP-clairvoyance:{a}"] == pytest.approx(getattr(photo.faces[0].scores, a.lower()), abs=1e-4)
     assert tags["XMP-clairvoyance:Faces"].startswith("face 1: box ")
