@@ -100,6 +100,23 @@ def test_open_a_photo_see_boxes_and_scores_and_the_verdict_follows_the_tolerance
     expect(verdict).to_have_attribute("data-verdict", "pass")
 
 
+def test_the_verdict_rule_can_be_switched_and_explains_a_face_that_fails_on_the_sum(page):
+    page.goto("/")
+    page.click('.thumb[data-path="astronaut.jpg"]')
+    verdict = page.locator("#verdict")
+    expect(verdict).to_have_attribute("data-verdict", "pass")
+    expect(page.locator("#rule")).to_have_value("budget")  # the server's rule, from /api/info
+    for axis in ("focus", "noise", "lighting"):  # just under every score: each axis passes alone
+        score = float(page.locator(f'.face .bar[data-axis="{axis}"] span').nth(1).inner_text())
+        page.locator(f"#tol-{axis}").fill(f"{max(score - 0.02, 0.01):.2f}")
+    expect(verdict).to_have_attribute("data-verdict", "fail")  # ... but the losses add up to ~2 allowances
+    expect(page.locator(".budget-note")).to_contain_text("add up to")
+    expect(page.locator(".face .correct")).to_be_visible()
+    page.select_option("#rule", "per-axis")
+    expect(verdict).to_have_attribute("data-verdict", "pass")
+    expect(page.locator(".budget-note")).to_have_count(0)
+
+
 def test_upload_a_failing_photo_and_correct_its_face(page, tmp_path, astronaut):
     from clairvoyance import degrade
 

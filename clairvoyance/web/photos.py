@@ -87,7 +87,7 @@ def photo_data(state: WebState, path: str | None, upload: str | None) -> dict:
         "width": a.size[0], "height": a.size[1],
         "image": f"/api/image?{q}",
         "model": state.model.label, "detector": state.detector,
-        "tolerances": state.tolerances.as_dict(),
+        "tolerances": state.tolerances.as_dict(), "verdict": state.tolerances.rule,
         "faces": [{"index": i, "box": f.box.as_list(), "whole_image": f.whole_image, "native_size": f.native_size,
                    "scores": s.as_dict(), "crop": images.data_url(images.jpeg(f.crop))}
                   for i, (f, s) in enumerate(zip(a.faces, a.scores))],
@@ -132,6 +132,8 @@ class CorrectRequest(BaseModel):
     upload: str | None = Field(None, description="An upload id returned by POST /api/upload.")
     face: int = Field(0, ge=0, description="Index of the face in GET /api/photo's list.")
     tolerances: dict[Axis, float] = Field(default_factory=dict, description="Minimum score per axis (0-1).")
+    verdict: Literal["budget", "per-axis"] | None = Field(
+        None, description="How the axes combine (default: the server's): budget (losses add up) or per-axis.")
     axes: list[Axis] | None = Field(None, description="Axes to correct; default: those failing the tolerances.")
 
 
@@ -184,5 +186,5 @@ async def post_upload(file: UploadFile = File(..., description="A JPEG, PNG, TIF
 
 @router.post("/correct", summary="Correct a failing face and paste it back")
 def post_correct(req: CorrectRequest, state: WebState = Depends(get_state)) -> dict:
-    tol = Tolerances(**{**state.tolerances.as_dict(), **req.tolerances})
+    tol = Tolerances(**{**state.tolerances.as_dict(), **req.tolerances}, rule=req.verdict or state.tolerances.rule)
     return correction(state, req.path, req.upload, req.face, tol, list(req.axes) if req.axes else None)

@@ -2,9 +2,33 @@
 // sliders live (verdicts are computed here from the scores), correct a failing face.
 "use strict";
 
-const state = { photo: null, tol: { focus: 0.5, noise: 0.5, lighting: 0.5 }, policy: "all", touched: false };
+const state = { photo: null, tol: { focus: 0.5, noise: 0.5, lighting: 0.5 }, rule: "budget", policy: "all",
+                touched: false };
 
-function failedAxes(scores) { return AXES.filter((a) => scores[a] < state.tol[a]); }
+// Each axis's loss from a perfect 1 as a share of what its tolerance allows (clairvoyance/verdict.py).
+function shares(scores) {
+  const out = {};
+  for (const a of AXES) {
+    const t = state.tol[a], loss = Math.max(0, 1 - scores[a]);
+    out[a] = t <= 0 ? 0 : t >= 1 ? (loss > 0 ? Infinity : 0) : loss / (1 - t);
+  }
+  return out;
+}
+
+function budgetUsed(scores) { const s = shares(scores); return AXES.reduce((sum, a) => sum + s[a], 0); }
+
+// The axes a face fails on, as clairvoyance.verdict.failed_axes decides them: per-axis, those below
+// their tolerance; budget, the fewest axes (largest share first) without which the rest add up to <= 1.
+function failedAxes(scores) {
+  if (state.rule === "per-axis") return AXES.filter((a) => scores[a] < state.tol[a]);
+  const s = shares(scores), out = [];
+  const rest = () => AXES.filter((a) => !out.includes(a)).reduce((sum, a) => sum + s[a], 0);
+  for (const a of [...AXES].sort((x, y) => s[y] - s[x])) {
+    if (rest() <= 1 + 1e-9) break;
+    out.push(a);
+  }
+  return AXES.filter((a) => out.includes(a));
+}
 
 function judged(faces) {
   if (state.policy === "all" || faces.length <= 1) return faces.map((f) => f.index);
@@ -38,8 +62,8 @@ function renderTolerances() {
   }));
 }
 
-function bar(axis, score) {
-  const fail = score < state.tol[axis];
+function bar(axis, score, failed) {
+  const fail = failed.includes(axis);
   return el("div", { class: `bar${fail ? " fail" : ""}`, "data-axis": axis },
     el("span", {}, axis),
     el("div", { class: "track" },
@@ -70,7 +94,12 @@ function update() {
         el("div", {},
           el("div", { class: "title" }, `Face ${f.index + 1}`,
             el("span", { class: `badge ${failed.length ? "fail" : "pass"}` }, failed.length ? "fail" : "pass")),
-          AXES.map((a) => bar(a, f.scores[a])),
+          AXES.map((a) => bar(a, f.scores[a], failed)),
+          state.rule === "budget" && failed.some((a) => f.scores[a] >= state.tol[a])
+            ? el("p", { class: "muted small budget-note" },
+                 `Within the tolerance on ${failed.filter((a) => f.scores[a] >= state.tol[a]).join(" + ")}, but ` +
+                 `the losses on all axes add up to ${fmt(budgetUsed(f.scores))} of the allowance (at most 1 passes).`)
+            : null,
           failed.length ? el("button", { class: "primary correct", "data-face": f.index,
                                          onclick: () => correct(f.index) }, `Correct ${failed.join(" + ")}`) : null));
     }));
@@ -116,7 +145,7 @@ async function correct(index) {
   box.replaceChildren(el("p", { class: "muted" }, `Correcting face ${index + 1}…`));
   try {
     const r = await api("/api/correct", { method: "POST",
-      json: { ...state.photo.query, face: index, tolerances: state.tol } });
+      json: { ...state.photo.query, face: index, tolerances: state.tol, verdict: state.rule } });
     box.replaceChildren(
       el("h3", {}, `Face ${index + 1}: ${r.axes.join(" + ")} corrected (${r.corrector}) · `,
         el("span", { class: `badge ${r.passes ? "pass" : "fail"}`, id: "correction-verdict" },
@@ -171,9 +200,17 @@ async function main() {
   nav("/");
   setupUpload();  // before any await: a file chosen while the page loads is not missed
   document.getElementById("policy").addEventListener("change", (e) => { state.policy = e.target.value; update(); });
+  const rule = document.getElementById("rule");
+  rule.addEventListener("change", (e) => { state.touched = true; state.rule = e.target.value; update(); });
   renderTolerances();
   const info = await api("/api/info").catch(() => null);
-  if (info && !state.touched) { state.tol = { ...info.tolerances }; renderTolerances(); update(); }
+  if (info && !state.touched) {
+    state.tol = { ...info.tolerances };
+    state.rule = info.verdict || state.rule;
+    rule.value = state.rule;
+    renderTolerances();
+    update();
+  }
   loadFolder().catch((e) => showError(e.message));
   const q = new URLSearchParams(location.search);
   if (q.get("path")) open({ path: q.get("path") });
