@@ -275,8 +275,8 @@ def eval_iqa(data_dir, models, split, variants, as_json, plots) -> None:
     for key, name in (("verdict", "verdict"), ("verdict_per_axis", "verdict per-axis")):
         rows.append((f"{name} accuracy", *(f"{r[key]['accuracy']:.3f}" for r in res.values())))
         rows.append((f"{name} false-reject", *(f"{r[key]['false_reject']:.3f}" for r in res.values())))
-        rows.append((f"{name} false-reject % of all",
-                     *(f"{r[key]['confusion']['pred_bad_label_good']:.1f}" for r in res.values())))
+        for cell, what in (("pred_bad_label_good", "false-reject"), ("pred_good_label_bad", "false-accept")):
+            rows.append((f"{name} {what} % of all", *(f"{r[key]['confusion'][cell]:.1f}" for r in res.values())))
     n = next(iter(res.values()))["n"]
     click.echo(f"{split} split, {n} synthetic samples ({variants} per crop)")
     w = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]

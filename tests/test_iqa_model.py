@@ -356,8 +356,14 @@ def test_metrics_report_accuracy_within10_spearman_and_false_rejects():
     pred = np.array([[0.85, 0.95, 0.9], [0.3, 0.8, 0.9], [0.9, 0.9, 0.6], [0.4, 0.6, 0.8]])
     m = metrics.iqa_metrics(pred, label)
     assert m["focus"]["accuracy"] == 0.75 and m["lighting"]["accuracy"] == 0.75
-    assert m["verdict"]["false_reject"] == 0.5  # of two truly good faces, one is thrown away
-    assert sum(m["verdict"]["confusion"].values()) == pytest.approx(100)
+    # the report's rule: of two truly good faces, one is thrown away
+    assert m["verdict_per_axis"]["false_reject"] == 0.5
+    # the budget rule: the last face's mild losses add up to 1.8 allowances, so it is truly bad (and
+    # predicted bad): the one good face is kept
+    assert m["verdict"]["false_reject"] == 0.0 and m["verdict"]["accuracy"] == 1.0
+    assert m["verdict"]["confusion"]["pred_bad_label_bad"] == 75.0
+    for v in ("verdict", "verdict_per_axis"):
+        assert sum(m[v]["confusion"].values()) == pytest.approx(100)
 
 
 @pytest.fixture()
@@ -384,6 +390,31 @@ def test_dataset_build_saves_crops_with_their_source_photo(tiny_data):
     rows = dataset.read_manifest(tiny_data)
     assert {r["source"] for r in rows} == {"photos/astronaut.png", "photos/hopper.jpg"}
     assert all((tiny_data / r["crop"]).is_file() for r in rows)
+
+
+def test_eval_iqa_prints_both_verdict_rules_side_by_side_and_writes_plots(tiny_data, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from clairvoyance.cli import main
+
+    r = CliRunner().invoke(main, ["eval-iqa", str(tiny_data), "--model", "classical", "--model", "iqa-fast",
+                                  "--split", "train", "--variants", "6", "--plots", str(tmp_path / "plots")],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "train split, 12 synthetic samples (6 per crop)" in r.output
+    for row in ("verdict accuracy", "verdict false-accept % of all", "verdict per-axis false-reject % of all"):
+        assert any(line.startswith(row + " ") for line in r.output.splitlines()), row
+    res = json.loads((tmp_path / "plots" / "metrics.json").read_text())
+    fast = get_model("iqa-fast").label
+    assert set(res) == {"classical@1", fast}
+    for m in res.values():  # fewer faces are good when mild losses add up
+        good = {v: m[v]["confusion"]["pred_good_label_good"] + m[v]["confusion"]["pred_bad_label_good"]
+                for v in ("verdict", "verdict_per_axis")}
+        assert good["verdict"] <= good["verdict_per_axis"]
+    assert sorted(p.name for p in (tmp_path / "plots").glob("*.png")) == [
+        "confusion-classical-1.png", f"confusion-{fast.replace('@', '-')}.png"]
 
 
 def test_one_training_epoch_on_cpu_writes_checkpoint_plots_and_resumes(tiny_data, tmp_path):

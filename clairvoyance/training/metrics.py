@@ -3,14 +3,17 @@
 * good/bad accuracy at a tolerance: prediction and label on the same side of it, per axis;
 * within-10%: |prediction - label| < 0.1;
 * Spearman rank correlation per axis;
-* on the photo verdict (every axis >= tolerance): the 2x2 confusion matrix and the false-reject
-  rate, the share of truly good faces that the model would throw away.
+* on the face verdict: the 2x2 confusion matrix and the false-reject rate, the share of truly good
+  faces that the model would throw away. ``verdict`` uses the product's rule (``budget``: losses on
+  the axes add up), ``verdict_per_axis`` the 2018 report's (every axis >= tolerance); see
+  ``clairvoyance.verdict``.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.stats import spearmanr
 
+from .. import verdict
 from ..types import AXES
 
 
@@ -27,10 +30,15 @@ def iqa_metrics(pred: np.ndarray, label: np.ndarray, tolerance: float = 0.5) -> 
             "mae": float(np.mean(np.abs(p - l))),
             "false_reject": _frr(p >= tolerance, l >= tolerance),
         }
-    good_l = (label >= tolerance).all(1)
-    good_p = (pred >= tolerance).all(1)
-    n = max(len(pred), 1)
-    out["verdict"] = {
+    tol = (tolerance,) * len(AXES)
+    out["verdict"] = _verdict(verdict.passes(pred, tol, "budget"), verdict.passes(label, tol, "budget"))
+    out["verdict_per_axis"] = _verdict(verdict.passes(pred, tol, "per-axis"), verdict.passes(label, tol, "per-axis"))
+    return out
+
+
+def _verdict(good_p: np.ndarray, good_l: np.ndarray) -> dict:
+    n = max(len(good_p), 1)
+    return {
         "accuracy": float(np.mean(good_l == good_p)),
         # percentages of all faces, laid out as the report's Figure 12: rows predicted, columns label
         "confusion": {"pred_good_label_good": 100 * float(np.sum(good_p & good_l)) / n,
@@ -39,7 +47,6 @@ def iqa_metrics(pred: np.ndarray, label: np.ndarray, tolerance: float = 0.5) -> 
                       "pred_bad_label_bad": 100 * float(np.sum(~good_p & ~good_l)) / n},
         "false_reject": _frr(good_p, good_l),
     }
-    return out
 
 
 def _frr(pred_good: np.ndarray, label_good: np.ndarray) -> float:
@@ -85,10 +92,11 @@ def plot_confusion(m: dict, path, title: str = "test") -> None:
     ax.imshow(mat, cmap="Blues")
     for i in range(2):
         for j in range(2):
-            ax.text(j, i, f"{mat[i, j]:.1f}%", ha="center", va="center")
+            ax.text(j, i, f"{mat[i, j]:.1f}%", ha="center", va="center", color="white" if mat[i, j] > 50 else "black")
     ax.set_xticks([0, 1], ["label good", "label bad"])
     ax.set_yticks([0, 1], ["pred good", "pred bad"])
-    ax.set_title(f"verdict confusion ({title}, n={m['n']})")
+    ax.set_title(f"verdict confusion ({title}, n={m['n']})\nbudget rule; per-axis: false rejects "
+                 f"{m['verdict_per_axis']['confusion']['pred_bad_label_good']:.1f}%", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
