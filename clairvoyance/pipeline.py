@@ -451,15 +451,7 @@ class Clairvoyance:
         if faces is None:
             faces = _faces_at(full, results)
         axes_per_face = [list(results[i].failed) if i in failing else [] for i in range(len(faces))]
-        fix = self.correct_image if self.scope == "image" else self.correct
-        fixed, new_crops, new_scores = self._corrected(fix(full.rgb, faces, axes_per_face), faces)
-        # one more round on axes the first one pushed over: brightening a dark face raises its noise,
-        # which under the budget rule can keep it failing
-        more = [[a for a in self.tolerances.failed(new_scores[i]) if a not in axes_per_face[i]] if i in failing else []
-                for i in range(len(faces))]
-        if any(more):
-            fixed, new_crops, new_scores = self._corrected(fix(fixed, faces, more), faces)
-            axes_per_face = [sorted({*a, *m}, key=AXES.index) for a, m in zip(axes_per_face, more)]
+        fixed, new_crops, new_scores, axes_per_face = self.correct_and_rejudge(full.rgb, faces, axes_per_face)
         still = [i for i in failing if self.tolerances.failed(new_scores[i])]
         axes = sorted({a for i in failing for a in axes_per_face[i]}, key=AXES.index)
         before_after = ", ".join(
@@ -486,8 +478,22 @@ class Clairvoyance:
                                  .relative_to(out_dir).as_posix(),)
         return ImageResult(rel, "corrected", tuple(results), outs, None, f"{why}; corrected ({before_after})")
 
-    def _corrected(self, fixed: np.ndarray, faces: Sequence[Face]) -> tuple[np.ndarray, list[np.ndarray], list[Scores]]:
-        """A corrected photo, its faces re-cropped where they were, and their new scores."""
+    def correct_and_rejudge(self, image: np.ndarray, faces: Sequence[Face], failed: Sequence[Sequence[str]],
+                            second_round: bool = True):
+        """Correct each face on its ``failed`` axes (``--scope``), re-crop and re-score the faces where
+        they were; then, with ``second_round``, correct once more the axes of a corrected face that
+        now fail and were not corrected (brightening a dark face raises its noise, which under the
+        budget rule can keep it failing). Returns the photo, the new crops, the new scores and the
+        axes corrected per face."""
+        fix = self.correct_image if self.scope == "image" else self.correct
+        fixed, crops, scores = self._rejudged(fix(image, faces, failed), faces)
+        more = [[a for a in self.tolerances.failed(s) if a not in axes] if axes else [] for s, axes in zip(scores, failed)]
+        if not (second_round and any(more)):
+            return fixed, crops, scores, [list(a) for a in failed]
+        fixed, crops, scores = self._rejudged(fix(fixed, faces, more), faces)
+        return fixed, crops, scores, [sorted({*a, *m}, key=AXES.index) for a, m in zip(failed, more)]
+
+    def _rejudged(self, fixed: np.ndarray, faces: Sequence[Face]) -> tuple[np.ndarray, list[np.ndarray], list[Scores]]:
         H, W = fixed.shape[:2]
         crops = [crop_square(fixed, square_box(f.box, W, H)) for f in faces]
         return fixed, crops, self.model.predict(crops, [f.native_size for f in faces])

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from .. import detection
-from ..detection import DETECT_SIDE, crop_square, square_box
+from ..detection import DETECT_SIDE
 from ..images import IMAGE_EXTENSIONS, read_photo
 from ..types import AXES, Tolerances
 from . import images
@@ -103,6 +103,7 @@ def correction(state: WebState, path: str | None, upload: str | None, face: int,
     if not 0 <= face < len(a.faces):
         raise ApiError(404, f"face {face} not found: the photo has {len(a.faces)} face(s), numbered from 0")
     f, before = a.faces[face], a.scores[face]
+    asked = axes
     axes = [x for x in AXES if x in (axes or tolerances.failed(before))]
     if not axes:
         raise ApiError(400, f"face {face + 1} passes every axis at these tolerances: nothing to correct")
@@ -111,10 +112,10 @@ def correction(state: WebState, path: str | None, upload: str | None, face: int,
     with state.compute_lock:
         full = read_photo(p)
         cv = Clairvoyance(model=state.model, tolerances=tolerances, detector=state.detector)
-        fixed = cv.correct(full.rgb, list(a.faces), [axes if i == face else [] for i in range(len(a.faces))])
-        H, W = fixed.shape[:2]
-        after_crop = crop_square(fixed, square_box(f.box, W, H))
-        [after] = state.model.predict([after_crop], [f.native_size])
+        # as `run` does: axes the correction pushed over get a second round, unless the axes were chosen
+        fixed, crops, scores, done = cv.correct_and_rejudge(
+            full.rgb, list(a.faces), [axes if i == face else [] for i in range(len(a.faces))], second_round=not asked)
+        after_crop, after, axes = crops[face], scores[face], done[face]
     return {
         "face": face, "axes": axes, "corrector": cv.corrector.label,
         "before": {"crop": images.data_url(images.jpeg(f.crop)), "scores": before.as_dict(),
