@@ -219,6 +219,7 @@ def test_the_folder_view_lists_runs_and_their_photos_with_verdicts(ran):
         assert by["dark.jpg"]["status"] == "corrected" and by["dark.jpg"]["failed"] == ["lighting"]
         assert by["fake.jpg"]["status"] == "error" and by["fake.jpg"]["error"]
         assert d["counts"]["error"] == 1 and sum(d["counts"].values()) == d["total"] == 5
+        assert d["verdict"] == "budget" and d["tolerances"] == {"focus": 0.5, "noise": 0.5, "lighting": 0.5}
         assert c.get(by["dark.jpg"]["thumb"]).headers["content-type"] == "image/jpeg"
         assert by["dark.jpg"]["open"] == "dark.jpg"
 

@@ -105,7 +105,8 @@ def run_data(state: WebState, run: str, status: str | None = None) -> dict:
                        "open": _open_path(root, run_dir, item)})
     shown = [i for i in images if status is None or i["status"] == status]
     return {"run": run_dir.relative_to(root).as_posix(), "model": rep.get("model"), "policy": rep.get("policy"),
-            "tolerances": rep.get("tolerances"), "counts": _counts(images), "total": len(images),
+            "tolerances": rep.get("tolerances"), "verdict": rep.get("verdict", "per-axis"),  # older reports: per-axis
+            "counts": _counts(images), "total": len(images),
             "status": status, "images": shown}
 
 

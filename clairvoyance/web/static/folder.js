@@ -29,7 +29,8 @@ function render() {
   document.getElementById("grid").replaceChildren(...shown.map(card));
   document.getElementById("empty").textContent = shown.length ? "" : "No photo with this status.";
   const tol = d.tolerances ? AXES.map((a) => `${a} ${fmt(d.tolerances[a])}`).join(", ") : "";
-  document.getElementById("run-meta").textContent = ` ${d.total} photos · model ${d.model} · tolerances ${tol}`;
+  document.getElementById("run-meta").textContent =
+    ` ${d.total} photos · model ${d.model} · tolerances ${tol} · verdict ${d.verdict}`;
   const q = new URLSearchParams({ run: view.run });
   if (view.status) q.set("status", view.status);
   history.replaceState(null, "", `/folder?${q}`);
