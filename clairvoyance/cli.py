@@ -215,8 +215,11 @@ def dataset_build(sources, out, min_native) -> None:
               help="Extra loss weight on labels near the 0.5 edge, where good/bad verdicts flip.")
 @click.option("--width", type=click.IntRange(8), default=None,
               help="Network width for hf/hfs (default 32); with --init, widens that model (its scores unchanged).")
+@click.option("--soft-source-share", type=click.FloatRange(0, 1), default=None,
+              help="Share of training samples from low-resolution sources, the hardest case "
+                   "(default: the ladder's 0.15; validation keeps the ladder's).")
 def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, workers, out, init, resume,
-              max_minutes, model_version, edge_weight, width) -> None:
+              max_minutes, model_version, edge_weight, width, soft_source_share) -> None:
     """Train the quality model on synthetic degradations of DATA's crops (and human labels)."""
     from tqdm import tqdm
 
@@ -233,6 +236,7 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
     opt = TrainOptions(data=str(data), out=str(out), arch=arch, epochs=epochs, samples_per_crop=samples_per_crop,
                        batch=batch, lr=lr, seed=seed, labels=str(labels) if labels else None, init=init_path,
                        max_minutes=max_minutes, version=model_version, edge_weight=edge_weight, width=width,
+                       soft_source_share=soft_source_share,
                        **({"workers": workers} if workers is not None else {}))
     try:
         best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)

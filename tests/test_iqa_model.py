@@ -284,6 +284,24 @@ def test_sharpening_adds_edge_contrast_but_not_the_detail_a_blur_took_so_focus_l
         assert abs(np.mean(made) - share) < 0.07
 
 
+def test_training_can_show_more_low_resolution_sources_than_the_ladder_has():
+    from clairvoyance.training.train_iqa import SynthSet
+
+    crop = _face()
+
+    def soft_share(p):
+        steps = [[] for _ in range(60)]
+        for i, done in enumerate(steps):
+            synth.sample(crop, np.random.default_rng([3, i]), 256, done, p_soft_source=p)
+        return np.mean(["soft_source" in done for done in steps])
+
+    assert soft_share(1.0) == 1.0 and soft_share(0.0) == 0.0
+    assert SynthSet(crop[None], 4, 3).p_soft_source == synth.P_SOFT_SOURCE  # by default the ladder's
+    img, lab, _ = SynthSet(crop[None], 4, 3, soft_source_share=1.0)[1]  # the dataset draws with its share
+    ref, ref_lab, _ = synth.sample(crop, np.random.default_rng([3, 0, 1]), 256, p_soft_source=1.0)
+    assert np.array_equal(img.permute(1, 2, 0).numpy(), ref) and np.allclose(lab.numpy(), ref_lab)
+
+
 def test_augmentation_makes_some_faces_black_and_white_without_changing_their_exposure(monkeypatch):
     """A monochrome print is a style: clean black-and-white faces must pass on lighting, so the
     ladder shows the network some, their exposure (and so their labels) left as it was."""

@@ -180,12 +180,14 @@ def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _same) ->
 
 
 def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
-           steps: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+           steps: list[str] | None = None, p_soft_source: float = P_SOFT_SOURCE) -> tuple[np.ndarray, np.ndarray, int]:
     """One degraded version of a clean 256x256 crop of a face of ``native`` pixels, its labels
     (focus, noise, lighting) and the face's native size after the degradation (what the
     pipeline would pass to the model). A low-resolution source keeps its native size: the photo
     is large, its content soft, and that softness must be judged. ``steps``, when given, receives
-    the names of the degradations applied (to see which ones a model gets wrong)."""
+    the names of the degradations applied (to see which ones a model gets wrong). ``p_soft_source``
+    is the share of low-resolution sources (training may show more of this hardest case than the
+    evaluation ladder has)."""
     done = steps if steps is not None else []
     img = augment(crop, rng)
     native = min(int(native), 256)
@@ -195,7 +197,7 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
         native = min(native, small_side)
         done.append("small_face")
     sigma = noise_sd = 0.0
-    from_soft_source = rng.random() < P_SOFT_SOURCE
+    from_soft_source = rng.random() < p_soft_source
     sharpen = sharpener(rng, P_SHARPEN_SOFT_SOURCE if from_soft_source else P_SHARPEN)
     if not from_soft_source:  # its softness is its blur
         if rng.random() > P_CLEAN:

@@ -53,14 +53,19 @@ class TrainOptions:
     edge_weight: float = 0.0
     #: Network width (hf, hfs); with ``init``, the initial model is widened to it (``widen``).
     width: int | None = None
+    #: Share of training samples from low-resolution sources (None: the ladder's ``synth.P_SOFT_SOURCE``);
+    #: validation always uses the ladder's.
+    soft_source_share: float | None = None
 
 
 class SynthSet(Dataset):
     """Fresh degradations of clean crops; index i of epoch e always gives the same sample."""
 
     def __init__(self, crops: np.ndarray, per_crop: int, seed: int, epoch: int = 0,
-                 human: list[tuple[np.ndarray, np.ndarray]] | None = None, natives: np.ndarray | None = None):
+                 human: list[tuple[np.ndarray, np.ndarray]] | None = None, natives: np.ndarray | None = None,
+                 soft_source_share: float | None = None):
         self.crops, self.per_crop, self.seed, self.epoch = crops, per_crop, seed, epoch
+        self.p_soft_source = synth.P_SOFT_SOURCE if soft_source_share is None else float(soft_source_share)
         self.human = human or []
         self.natives = natives if natives is not None else np.full(len(crops), 256)
 
@@ -76,7 +81,7 @@ class SynthSet(Dataset):
             native = 256  # a labelled crop is judged as it is
         else:
             k = i % len(self.crops)
-            img, lab, native = synth.sample(self.crops[k], rng, int(self.natives[k]))
+            img, lab, native = synth.sample(self.crops[k], rng, int(self.natives[k]), p_soft_source=self.p_soft_source)
         return (torch.from_numpy(np.array(img)).permute(2, 0, 1), torch.from_numpy(np.array(lab, np.float32)),
                 torch.tensor(float(native)))
 
@@ -253,7 +258,8 @@ def _train(opt: TrainOptions, progress, log) -> Path:
     t0 = time.time()
     for epoch in range(start, opt.epochs):
         net.train()
-        ds = SynthSet(train_c.images, opt.samples_per_crop, opt.seed, epoch, human, train_c.natives)
+        ds = SynthSet(train_c.images, opt.samples_per_crop, opt.seed, epoch, human, train_c.natives,
+                      opt.soft_source_share)
         dl = DataLoader(ds, batch_size=opt.batch, shuffle=True, num_workers=opt.workers, drop_last=True,
                         pin_memory=dev == "cuda",
                         generator=torch.Generator().manual_seed(opt.seed + epoch))
