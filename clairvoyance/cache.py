@@ -5,10 +5,10 @@ it costs time, never results. Two tables do the work:
 
 * ``scores``: the faces found in a photo and their scores, keyed by the photo's **content hash** and the
   **score key** (model name@version, detector, crop geometry). A renamed or moved photo is not scored
-  again; an edited one is; another model or detector scores everything afresh. Changing tolerances,
+  again; an edited one is; another model or detector scores everything afresh. Changing tolerances, the verdict rule,
   policy or correction settings re-decides from these scores without running a model.
 * ``results``: the finished verdict of a photo (its ``ImageResult``), keyed by its path, its content
-  hash and the **decision key** (the score key plus tolerances, policy and correction settings), with
+  hash and the **decision key** (the score key plus tolerances and their rule, policy and correction settings), with
   the size and mtime of every output it wrote. A photo whose result is here and whose outputs are still
   as written is done: an interrupted run resumes after the last photo it finished.
 * ``outputs``: every file a run wrote into OUTPUT, the photo (path and content hash) it belongs to, and

@@ -131,8 +131,9 @@ class Clairvoyance:
     ``tolerances`` (focus, noise, lighting): the edge of acceptable on each axis; higher tolerances
     select fewer photos. Under the default ``budget`` rule a face passes while its losses on the three
     axes, each as a share of its tolerance's allowance, add up to at most 1; under ``per-axis`` when
-    every score is >= its tolerance (``Tolerances.rule``, ``clairvoyance.verdict``). ``policy`` says which faces of a group photo must pass:
-    ``all`` (strict, the default) or ``largest`` (the main subject only).
+    every score is >= its tolerance (``Tolerances.rule``, ``clairvoyance.verdict``). ``policy`` says
+    which faces of a group photo must pass: ``all`` (strict, the default) or ``largest`` (the main
+    subject only).
     """
 
     def __init__(self, model: str | QualityModel | None = None,
@@ -282,8 +283,8 @@ class Clairvoyance:
     def decide_key(self) -> str:
         """Everything that changes a verdict or its outputs, given the scores."""
         t = self.tolerances
-        return (f"{self.score_key}|tol {t.focus} {t.noise} {t.lighting} {t.rule}|{self.policy}|correct {self.correct_failures}"
-                f"|{self.scope}|{self.corrector.label}|crops {self.keep_crops}")
+        return (f"{self.score_key}|tol {t.focus} {t.noise} {t.lighting} {t.rule}|{self.policy}"
+                f"|correct {self.correct_failures}|{self.scope}|{self.corrector.label}|crops {self.keep_crops}")
 
     def _job(self, path: Path, out_dir: Path, log, cache: RunCache | None, sidecar: Path | None) -> ImageResult:
         """One photo, end to end: its result (from the cache where it can be; the outputs an earlier
@@ -487,7 +488,8 @@ class Clairvoyance:
         axes corrected per face."""
         fix = self.correct_image if self.scope == "image" else self.correct
         fixed, crops, scores = self._rejudged(fix(image, faces, failed), faces)
-        more = [[a for a in self.tolerances.failed(s) if a not in axes] if axes else [] for s, axes in zip(scores, failed)]
+        more = [[a for a in self.tolerances.failed(s) if a not in axes] if axes else []
+                for s, axes in zip(scores, failed)]
         if not (second_round and any(more)):
             return fixed, crops, scores, [list(a) for a in failed]
         fixed, crops, scores = self._rejudged(fix(fixed, faces, more), faces)

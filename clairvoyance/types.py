@@ -55,8 +55,9 @@ class Scores:
 
 @dataclass(frozen=True)
 class Tolerances:
-    """The minimum score per axis for a face to pass, each in [0, 1], and the ``rule`` that joins
-    the axes: ``budget`` (losses on the axes add up) or ``per-axis`` (``clairvoyance.verdict``)."""
+    """The edge of acceptable per axis, each in [0, 1] (a face at it, perfect elsewhere, passes), and
+    the ``rule`` that joins the axes: ``budget`` (losses on the axes add up) or ``per-axis`` (every
+    score >= its tolerance); see ``clairvoyance.verdict``."""
 
     focus: float = 0.5
     noise: float = 0.5

@@ -75,7 +75,8 @@ def create_app(photo_dir: str | os.PathLike | None = None, db_path: str | os.Pat
         return {"version": __version__, "photo_dir": photo.name if photo else None,
                 "dataset": data.name if data else None, "model": state.model.label,
                 "detector": detector, "tolerances": state.tolerances.as_dict(),
-                "verdict": state.tolerances.rule, "max_upload_mb": state.max_upload_bytes / 1e6, "schema_version": state.db.version}
+                "verdict": state.tolerances.rule, "max_upload_mb": state.max_upload_bytes / 1e6,
+                "schema_version": state.db.version}
 
     for url, name in PAGES.items():
         app.add_api_route(url, _page(name), include_in_schema=False, methods=["GET"])
