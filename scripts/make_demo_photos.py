@@ -10,9 +10,8 @@ classical corrector to bring them back; one is a truncated JPEG, and a ``notes.t
 skipped as a non-image file. With ``--model classical`` the run shows every status: selected,
 corrected, rejected, no_face and error (``photos()`` says which photo gets which); the default
 ``iqa-fast`` model shows every status too, with its own calls: under the default ``budget`` verdict
-it corrects the soft cameraman (focus) and the grainy Grace Hopper scan (noise 0.60 with focus 0.89:
-1.03 of the allowance; its mirrored copy uses 0.88 and passes), and rejects the over-exposed and the
-noisy astronaut and the soft Grace Hopper (correction not enough).
+it corrects the soft cameraman (focus 0.61 with noise 0.78: 1.09 of the allowance), and rejects the
+over-exposed astronaut and the soft Grace Hopper (correction not enough).
 The output is the same on every run (seeded noise, fixed JPEG settings), and nothing but the
 installed packages is read.
 """

@@ -100,13 +100,22 @@ def test_correct_a_failing_face_shows_before_after_and_the_photo(client):
 def test_correct_gives_a_second_round_to_axes_the_first_pushed_over_unless_the_axes_were_chosen(tmp_path, astronaut):
     from clairvoyance import degrade
 
-    (tmp_path / "dark.jpg").write_bytes(jpeg_bytes(degrade.exposure(astronaut, -2.0)))  # the demo's dark astronaut
+    (tmp_path / "dark.jpg").write_bytes(jpeg_bytes(degrade.exposure(astronaut, -3.0)))
     with TestClient(create_app(tmp_path, ":memory:")) as c:  # the default model, as `run` uses it
         auto = c.post("/api/correct", json={"path": "dark.jpg", "face": 0}).json()
         chosen = c.post("/api/correct", json={"path": "dark.jpg", "face": 0, "axes": ["lighting"]}).json()
     assert auto["before"]["failed"] == ["lighting"]
     assert auto["axes"] == ["noise", "lighting"] and auto["passes"] is True  # brightening raised the noise
     assert chosen["axes"] == ["lighting"]  # what was asked for, and only that
+
+
+def test_the_browser_page_joins_the_axes_with_the_verdict_modules_power():
+    from pathlib import Path
+
+    from clairvoyance import verdict
+
+    js = (Path(__file__).resolve().parents[1] / "clairvoyance" / "web" / "static" / "browser.js").read_text()
+    assert f"const BUDGET_POWER = {verdict.POWER};" in js  # the page judges live as the server does
 
 
 def test_correcting_a_face_that_passes_is_refused_with_a_reason(client):

@@ -110,7 +110,7 @@ def test_the_verdict_rule_can_be_switched_and_explains_a_face_that_fails_on_the_
         score = float(page.locator(f'.face .bar[data-axis="{axis}"] span').nth(1).inner_text())
         page.locator(f"#tol-{axis}").fill(f"{max(score - 0.02, 0.01):.2f}")
     expect(verdict).to_have_attribute("data-verdict", "fail")  # ... but the losses add up to ~2 allowances
-    expect(page.locator(".budget-note")).to_contain_text("add up to")
+    expect(page.locator(".budget-note")).to_contain_text("together use")
     expect(page.locator(".face .correct")).to_be_visible()
     page.select_option("#rule", "per-axis")
     expect(verdict).to_have_attribute("data-verdict", "pass")

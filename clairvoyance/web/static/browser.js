@@ -5,17 +5,24 @@
 const state = { photo: null, tol: { focus: 0.5, noise: 0.5, lighting: 0.5 }, rule: "budget", policy: "all",
                 touched: false };
 
-// Each axis's loss from a perfect 1 as a share of what its tolerance allows (clairvoyance/verdict.py).
+// clairvoyance.verdict.POWER: the Minkowski power that joins the shares under the budget rule.
+const BUDGET_POWER = 1.25;
+
+// Each axis's loss from a perfect 1 as a share of what its tolerance allows, raised to BUDGET_POWER:
+// what it spends of the budget of 1 (clairvoyance/verdict.py).
 function shares(scores) {
   const out = {};
   for (const a of AXES) {
     const t = state.tol[a], loss = Math.max(0, 1 - scores[a]);
-    out[a] = t <= 0 ? 0 : t >= 1 ? (loss > 0 ? Infinity : 0) : loss / (1 - t);
+    out[a] = (t <= 0 ? 0 : t >= 1 ? (loss > 0 ? Infinity : 0) : loss / (1 - t)) ** BUDGET_POWER;
   }
   return out;
 }
 
-function budgetUsed(scores) { const s = shares(scores); return AXES.reduce((sum, a) => sum + s[a], 0); }
+function budgetUsed(scores) {
+  const s = shares(scores);
+  return AXES.reduce((sum, a) => sum + s[a], 0) ** (1 / BUDGET_POWER);
+}
 
 // The axes a face fails on, as clairvoyance.verdict.failed_axes decides them: per-axis, those below
 // their tolerance; budget, the fewest axes (largest share first) without which the rest add up to <= 1.
@@ -98,7 +105,7 @@ function update() {
           state.rule === "budget" && failed.some((a) => f.scores[a] >= state.tol[a])
             ? el("p", { class: "muted small budget-note" },
                  `Within the tolerance on ${failed.filter((a) => f.scores[a] >= state.tol[a]).join(" + ")}, but ` +
-                 `the losses on all axes add up to ${fmt(budgetUsed(f.scores))} of the allowance (at most 1 passes).`)
+                 `the losses on all axes together use ${fmt(budgetUsed(f.scores))} of the allowance (at most 1 passes).`)
             : null,
           failed.length ? el("button", { class: "primary correct", "data-face": f.index,
                                          onclick: () => correct(f.index) }, `Correct ${failed.join(" + ")}`) : null));
