@@ -79,8 +79,8 @@ def correct_files(files: Sequence[Path], metric: str, no_detect: bool, output_di
                     fixed = fixer.correct_lighting(fixed, faces[0].crop)
                 local = [a for a in ORDER if a in axes[0] and a != "lighting"]
                 fixed = fixer.correct(fixed, local) if local else fixed
-            else:
-                fixed = cv.correct(full.rgb, faces, axes)
+            else:  # auto, as `run`: an axis the correction pushed over gets a second round
+                fixed = cv.correct_and_rejudge(full.rgb, faces, axes, second_round=metric == "auto")[0]
             suffix = ".png" if full.rgb16 is None else ".tif"  # a RAW: a 16-bit TIFF, as in a run
             dst = write_bytes(encode_corrected(full, fixed, suffix), output_dir / f"{p.stem}{suffix}")
             yield p, dst, None

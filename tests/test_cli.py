@@ -328,6 +328,19 @@ def test_correct_lighting_improves_the_lighting_score(cli, tmp_path, astronaut):
     assert before.lighting < 0.5 < after.lighting
 
 
+def test_correct_auto_gives_a_second_round_to_an_axis_the_first_pushed_over(cli, tmp_path, astronaut):
+    from clairvoyance import Clairvoyance, Tolerances
+
+    src = write_jpeg(tmp_path / "dark.jpg", degrade.exposure(astronaut, -3.0))  # fails lighting only
+    cv = Clairvoyance()  # the default model, as `correct` uses it
+    for metric in ("auto", "lighting"):
+        r = cli("correct", "--metric", metric, "-o", tmp_path / metric, src)
+        assert r.exit_code == 0, r.output
+    auto, lit = (cv.classify(cv.identify(tmp_path / m / "dark.png"))[0] for m in ("auto", "lighting"))
+    assert Tolerances().failed(lit) == ["noise"]  # brightened, its noise shows
+    assert Tolerances().failed(auto) == [] and auto.noise > lit.noise + 0.2
+
+
 def test_correct_a_whole_photo_with_detection_keeps_its_size(cli, tmp_path, hopper):
     src = write_jpeg(tmp_path / "noisy.jpg", degrade.sensor_noise(hopper, 25, np.random.default_rng(1)))
     r = cli("correct", "--metric", "noise", "-o", tmp_path / "out", *CLASSICAL, src)
