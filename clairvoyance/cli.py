@@ -218,8 +218,10 @@ def dataset_build(sources, out, min_native) -> None:
 @click.option("--soft-source-share", type=click.FloatRange(0, 1), default=None,
               help="Share of training samples from low-resolution sources, the hardest case "
                    "(default: the ladder's 0.15; validation keeps the ladder's).")
+@click.option("--cast-sd", type=click.FloatRange(0, 1), default=None,
+              help="Spread (log gain) of the colour casts of training samples (default: the ladder's 0.08).")
 def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, workers, out, init, resume,
-              max_minutes, model_version, edge_weight, width, soft_source_share) -> None:
+              max_minutes, model_version, edge_weight, width, soft_source_share, cast_sd) -> None:
     """Train the quality model on synthetic degradations of DATA's crops (and human labels)."""
     from tqdm import tqdm
 
@@ -236,7 +238,7 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
     opt = TrainOptions(data=str(data), out=str(out), arch=arch, epochs=epochs, samples_per_crop=samples_per_crop,
                        batch=batch, lr=lr, seed=seed, labels=str(labels) if labels else None, init=init_path,
                        max_minutes=max_minutes, version=model_version, edge_weight=edge_weight, width=width,
-                       soft_source_share=soft_source_share,
+                       soft_source_share=soft_source_share, cast_sd=cast_sd,
                        **({"workers": workers} if workers is not None else {}))
     try:
         best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)

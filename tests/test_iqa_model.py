@@ -297,9 +297,25 @@ def test_training_can_show_more_low_resolution_sources_than_the_ladder_has():
 
     assert soft_share(1.0) == 1.0 and soft_share(0.0) == 0.0
     assert SynthSet(crop[None], 4, 3).p_soft_source == synth.P_SOFT_SOURCE  # by default the ladder's
-    img, lab, _ = SynthSet(crop[None], 4, 3, soft_source_share=1.0)[1]  # the dataset draws with its share
-    ref, ref_lab, _ = synth.sample(crop, np.random.default_rng([3, 0, 1]), 256, p_soft_source=1.0)
+    img, lab, _ = SynthSet(crop[None], 4, 3, soft_source_share=1.0, cast_sd=0.3)[1]  # drawn with its settings
+    ref, ref_lab, _ = synth.sample(crop, np.random.default_rng([3, 0, 1]), 256, p_soft_source=1.0, cast_sd=0.3)
     assert np.array_equal(img.permute(1, 2, 0).numpy(), ref) and np.allclose(lab.numpy(), ref_lab)
+
+
+def test_training_can_show_stronger_colour_casts_without_changing_the_ladder():
+    crop = _face()
+
+    def cast(sd):  # spread of the channels' mean log ratio to green over colour samples
+        out = []
+        for i in range(40):
+            img = synth.augment(crop, np.random.default_rng([5, i]), sd).astype(np.float32) + 1
+            if np.ptp(img, axis=2).max() > 2:  # not black and white
+                out.append(np.log(img[..., 0].mean() / img[..., 1].mean()))
+        return np.std(out)
+
+    assert cast(0.3) > 2 * cast(synth.CAST_SD)
+    a = synth.augment(crop, np.random.default_rng([5, 1]))
+    assert np.array_equal(a, synth.augment(crop, np.random.default_rng([5, 1]), synth.CAST_SD))  # the default
 
 
 def test_augmentation_makes_some_faces_black_and_white_without_changing_their_exposure(monkeypatch):

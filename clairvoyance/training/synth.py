@@ -36,6 +36,8 @@ P_SHARPEN = 0.3
 P_SHARPEN_SOFT_SOURCE = 0.6
 #: Share of samples turned black and white (some of them toned, as sepia or selenium prints).
 P_MONOCHROME = 0.1
+#: Spread (log gain) of the colour cast each sample gets: white balance, tungsten, shade, a red hat.
+CAST_SD = 0.08
 
 Filter = Callable[[np.ndarray], np.ndarray]
 
@@ -48,15 +50,16 @@ def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
-def augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Label-preserving variety: flips, small zoom/shift, colour temperature and saturation, and
-    black and white (``P_MONOCHROME`` of samples; a monochrome print is a style, not a defect)."""
+def augment(crop: np.ndarray, rng: np.random.Generator, cast_sd: float = CAST_SD) -> np.ndarray:
+    """Label-preserving variety: flips, small zoom/shift, colour cast (per-channel gains of log spread
+    ``cast_sd``) and saturation, and black and white (``P_MONOCHROME`` of samples; a monochrome
+    print is a style, not a defect)."""
     img = crop[:, ::-1] if rng.random() < 0.5 else crop
     s = rng.uniform(0.92, 1.1)
     tx, ty = rng.uniform(-8, 8, 2)
     M = np.array([[s, 0, (1 - s) * 128 + tx], [0, s, (1 - s) * 128 + ty]], np.float32)
     img = cv2.warpAffine(np.ascontiguousarray(img), M, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    gains = np.exp(rng.normal(0, 0.08, 3)).astype(np.float32)
+    gains = np.exp(rng.normal(0, cast_sd, 3)).astype(np.float32)
     if rng.random() < P_MONOCHROME:  # black and white, through a random colour filter, maybe toned
         weights = rng.dirichlet(degrade.LUMA * 20)
         tone = np.exp(rng.normal(0, 0.12, 3)) if rng.random() < 0.5 else None
@@ -180,16 +183,17 @@ def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _same) ->
 
 
 def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
-           steps: list[str] | None = None, p_soft_source: float = P_SOFT_SOURCE) -> tuple[np.ndarray, np.ndarray, int]:
+           steps: list[str] | None = None, p_soft_source: float = P_SOFT_SOURCE,
+           cast_sd: float = CAST_SD) -> tuple[np.ndarray, np.ndarray, int]:
     """One degraded version of a clean 256x256 crop of a face of ``native`` pixels, its labels
     (focus, noise, lighting) and the face's native size after the degradation (what the
     pipeline would pass to the model). A low-resolution source keeps its native size: the photo
     is large, its content soft, and that softness must be judged. ``steps``, when given, receives
     the names of the degradations applied (to see which ones a model gets wrong). ``p_soft_source``
-    is the share of low-resolution sources (training may show more of this hardest case than the
-    evaluation ladder has)."""
+    is the share of low-resolution sources and ``cast_sd`` the spread of colour casts (training may
+    show more of these than the evaluation ladder has)."""
     done = steps if steps is not None else []
-    img = augment(crop, rng)
+    img = augment(crop, rng, cast_sd)
     native = min(int(native), 256)
     small_side = 0
     if rng.random() < 0.25:

@@ -56,6 +56,8 @@ class TrainOptions:
     #: Share of training samples from low-resolution sources (None: the ladder's ``synth.P_SOFT_SOURCE``);
     #: validation always uses the ladder's.
     soft_source_share: float | None = None
+    #: Spread of the colour casts of training samples (None: the ladder's ``synth.CAST_SD``).
+    cast_sd: float | None = None
 
 
 class SynthSet(Dataset):
@@ -63,9 +65,10 @@ class SynthSet(Dataset):
 
     def __init__(self, crops: np.ndarray, per_crop: int, seed: int, epoch: int = 0,
                  human: list[tuple[np.ndarray, np.ndarray]] | None = None, natives: np.ndarray | None = None,
-                 soft_source_share: float | None = None):
+                 soft_source_share: float | None = None, cast_sd: float | None = None):
         self.crops, self.per_crop, self.seed, self.epoch = crops, per_crop, seed, epoch
         self.p_soft_source = synth.P_SOFT_SOURCE if soft_source_share is None else float(soft_source_share)
+        self.cast_sd = synth.CAST_SD if cast_sd is None else float(cast_sd)
         self.human = human or []
         self.natives = natives if natives is not None else np.full(len(crops), 256)
 
@@ -81,7 +84,8 @@ class SynthSet(Dataset):
             native = 256  # a labelled crop is judged as it is
         else:
             k = i % len(self.crops)
-            img, lab, native = synth.sample(self.crops[k], rng, int(self.natives[k]), p_soft_source=self.p_soft_source)
+            img, lab, native = synth.sample(self.crops[k], rng, int(self.natives[k]), p_soft_source=self.p_soft_source,
+                                            cast_sd=self.cast_sd)
         return (torch.from_numpy(np.array(img)).permute(2, 0, 1), torch.from_numpy(np.array(lab, np.float32)),
                 torch.tensor(float(native)))
 
@@ -259,7 +263,7 @@ def _train(opt: TrainOptions, progress, log) -> Path:
     for epoch in range(start, opt.epochs):
         net.train()
         ds = SynthSet(train_c.images, opt.samples_per_crop, opt.seed, epoch, human, train_c.natives,
-                      opt.soft_source_share)
+                      opt.soft_source_share, opt.cast_sd)
         dl = DataLoader(ds, batch_size=opt.batch, shuffle=True, num_workers=opt.workers, drop_last=True,
                         pin_memory=dev == "cuda",
                         generator=torch.Generator().manual_seed(opt.seed + epoch))
