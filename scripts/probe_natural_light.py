@@ -18,14 +18,10 @@ Usage: python scripts/probe_natural_light.py DATA_DIR [--model NAME ...]
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 
 from clairvoyance import degrade, scale, verdict
-from clairvoyance.scoring import default_model_name, get_model
-from clairvoyance.training.dataset import Crops
+from clairvoyance.training.probe import probe_setup
 
 #: Side-to-side gains tried, in stops from the face's middle to each side.
 STOPS = (0.5, 1.0, 1.5)
@@ -52,17 +48,12 @@ def warm_cast(img: np.ndarray, log_gain: float, mask: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("data_dir", type=Path)
-    ap.add_argument("--model", action="append", help="model name or file (repeatable); default: the default")
-    a = ap.parse_args()
-    crops = Crops.load(a.data_dir, "test")
-    models = [get_model(n) for n in a.model or [default_model_name()]]
-    mask = degrade.face_mask(256) > 0.5
+    crops, models, mask = probe_setup(__doc__)
     print(f"{len(crops.images)} clean test-split faces in natural light")
     trips = {"as they are": lambda c: c}
     trips |= {f"side light +-{s:.1f} stops": (lambda c, s=s: side_lit(c, s, mask)) for s in STOPS}
-    trips |= {f"{'warm' if g > 0 else 'cool'} cast {abs(g):.2f}": (lambda c, g=g: warm_cast(c, g, mask)) for g in CASTS}
+    trips |= {f"{'warm' if g > 0 else 'cool'} cast {abs(g):.2f}": (lambda c, g=g: warm_cast(c, g, mask))
+              for g in CASTS}
     for name, relight in trips.items():
         x = np.stack([relight(img) for img in crops.images])
         label = np.median([scale.score_from_strength("lighting", degrade.exposure_error(c, s, mask))

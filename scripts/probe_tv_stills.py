@@ -15,15 +15,11 @@ Usage: python scripts/probe_tv_stills.py DATA_DIR [--model NAME ...]
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import cv2
 import numpy as np
 
 from clairvoyance import degrade, scale, verdict
-from clairvoyance.scoring import default_model_name, get_model
-from clairvoyance.training.dataset import Crops
+from clairvoyance.training.probe import probe_setup
 
 #: (side in px, JPEG quality at that side)
 TRIPS = [(120, 40), (120, 60), (140, 40), (140, 60), (160, 40), (160, 60)]
@@ -43,13 +39,7 @@ def tv_still(img: np.ndarray, side: int, quality: int, mask: np.ndarray) -> tupl
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("data_dir", type=Path)
-    ap.add_argument("--model", action="append", help="model name or file (repeatable); default: the default")
-    a = ap.parse_args()
-    crops = Crops.load(a.data_dir, "test")
-    models = [get_model(n) for n in a.model or [default_model_name()]]
-    mask = degrade.face_mask(256) > 0.5
+    crops, models, mask = probe_setup(__doc__)
     print(f"{len(crops.images)} clean test-split faces; a face passes when focus and noise are both >= 0.5")
     for side, quality in TRIPS:
         done = [tv_still(img, side, quality, mask) for img in crops.images]

@@ -664,3 +664,14 @@ def test_evaluating_two_models_of_one_name_and_version_keeps_both(tiny_data):
     res = train_iqa.evaluate([ClassicalModel(), ClassicalModel()], tiny_data, "train", variants=1)
     label = ClassicalModel().label
     assert list(res) == [label, f"{label}#2"] and res[label] == res[f"{label}#2"]
+
+
+def test_probe_scripts_share_their_command_line_and_faces(tiny_data, monkeypatch):
+    from clairvoyance.training.probe import probe_setup
+
+    rows = dataset.read_manifest(tiny_data)
+    dataset.write_manifest(tiny_data, [{**r, "split": "test"} for r in rows])
+    monkeypatch.setattr("sys.argv", ["probe", str(tiny_data), "--model", "classical"])
+    crops, models, mask = probe_setup("What a probe asks.\n\nMore.")
+    assert len(crops.images) == len(rows) and crops.images[0].shape == (256, 256, 3)
+    assert [m.label for m in models] == ["classical@1"] and mask.shape == (256, 256) and mask[128, 128]

@@ -1,0 +1,26 @@
+"""What the probe scripts (``scripts/probe_*.py``) share: their command line and their faces.
+
+Each probe sends the clean test-split crops of DATA_DIR through one real-world trip (a TV still,
+natural light, ...) and compares the ladder's labels with the models' scores.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from .. import degrade
+from ..scoring import default_model_name, get_model
+from .dataset import Crops
+
+
+def probe_setup(doc: str | None) -> tuple[Crops, list, np.ndarray]:
+    """Parse ``DATA_DIR [--model NAME ...]`` (default: the default model); return the clean
+    test-split crops, the models and the face mask of a 256 px crop."""
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    ap.add_argument("data_dir", type=Path)
+    ap.add_argument("--model", action="append", help="model name or file (repeatable); default: the default")
+    a = ap.parse_args()
+    models = [get_model(n) for n in a.model or [default_model_name()]]
+    return Crops.load(a.data_dir, "test"), models, degrade.face_mask(256) > 0.5
