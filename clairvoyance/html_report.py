@@ -182,7 +182,8 @@ def render(report: dict, results: Sequence[ImageResult], input_dir: Path, out_di
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Clairvoyance report: {len(results)} photos</title><style>{_CSS}</style></head>
 <body><header><h1>Clairvoyance: {len(results)} photos</h1>
-<p>tolerances {e(t)} &middot; model {e(str(report["model"]))} &middot; detector {e(str(report["detector"]))} &middot; policy {e(str(report["policy"]))} &middot; verdict {e(str(report.get("verdict", "per-axis")))}</p>
+<p>tolerances {e(t)} &middot; model {e(str(report["model"]))} &middot; detector {e(str(report["detector"]))}
+&middot; policy {e(str(report["policy"]))} &middot; verdict {e(str(report.get("verdict", "per-axis")))}</p>
 <div class="controls"><span id="filters">{filters}</span>
 <label>sort by <select id="sort"><option value="file">file name</option><option value="status">verdict</option>
 <option value="score">lowest score first</option><option value="scoredesc">highest score first</option></select></label>

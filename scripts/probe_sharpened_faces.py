@@ -12,15 +12,11 @@ Usage: python scripts/probe_sharpened_faces.py DATA_DIR [--model NAME ...]
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import cv2
 import numpy as np
 
 from clairvoyance import degrade, scale
-from clairvoyance.scoring import get_model
-from clairvoyance.training.dataset import Crops
+from clairvoyance.training.probe import probe_setup
 from clairvoyance.types import Tolerances
 
 
@@ -54,14 +50,9 @@ def focus_label(clean: np.ndarray, soft: np.ndarray) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("data_dir", type=Path)
-    ap.add_argument("--model", action="append")
-    a = ap.parse_args()
-    test = Crops.load(a.data_dir, "test")
+    test, models, _ = probe_setup(__doc__)
     tol, per_axis = Tolerances(), Tolerances(rule="per-axis")
-    for name in a.model or ["iqa-fast"]:
-        m = get_model(name)
+    for m in models:
         print(f"## {m.label}: {len(test.images)} clean test-split faces")
         for probe, (soften, sharpen) in PROBES.items():
             soft = [soften(c) for c in test.images]

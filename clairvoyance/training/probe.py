@@ -1,7 +1,7 @@
 """What the probe scripts (``scripts/probe_*.py``) share: their command line and their faces.
 
 Each probe sends the clean test-split crops of DATA_DIR through one real-world trip (a TV still,
-natural light, ...) and compares the ladder's labels with the models' scores.
+natural light, a sharpened soft face) and compares the ladder's labels with the models' scores.
 """
 from __future__ import annotations
 
