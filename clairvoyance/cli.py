@@ -275,16 +275,21 @@ def eval_iqa(data_dir, models, split, variants, as_json, plots) -> None:
         click.echo(json.dumps(res, indent=2))
         return
     rows = [("metric", *res)]
+    interval = lambda r, k: "{:.3f}-{:.3f}".format(*r["interval"][k])
     for a in AXES:
         for k in ("accuracy", "within10", "spearman", "false_reject"):
             rows.append((f"{a} {k}", *(f"{r[a][k]:.3f}" for r in res.values())))
+            if k == "accuracy":
+                rows.append((f"{a} accuracy 95% interval", *(interval(r, a) for r in res.values())))
     for key, name in (("verdict", "verdict"), ("verdict_per_axis", "verdict per-axis")):
         rows.append((f"{name} accuracy", *(f"{r[key]['accuracy']:.3f}" for r in res.values())))
+        if key == "verdict":
+            rows.append((f"{name} accuracy 95% interval", *(interval(r, key) for r in res.values())))
         rows.append((f"{name} false-reject", *(f"{r[key]['false_reject']:.3f}" for r in res.values())))
         for cell, what in (("pred_bad_label_good", "false-reject"), ("pred_good_label_bad", "false-accept")):
             rows.append((f"{name} {what} % of all", *(f"{r[key]['confusion'][cell]:.1f}" for r in res.values())))
     n = next(iter(res.values()))["n"]
-    click.echo(f"{split} split, {n} synthetic samples ({variants} per crop)")
+    click.echo(f"{split} split, {n} synthetic samples ({variants} per crop); intervals: bootstrap over the crops")
     w = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(str(c).ljust(wi) for c, wi in zip(r, w)))

@@ -438,7 +438,8 @@ def test_eval_iqa_prints_both_verdict_rules_side_by_side_and_writes_plots(tiny_d
                            catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "train split, 12 synthetic samples (6 per crop)" in r.output
-    for row in ("verdict accuracy", "verdict false-accept % of all", "verdict per-axis false-reject % of all"):
+    for row in ("verdict accuracy", "verdict false-accept % of all", "verdict per-axis false-reject % of all",
+                "focus accuracy 95% interval", "verdict accuracy 95% interval"):
         assert any(line.startswith(row + " ") for line in r.output.splitlines()), row
     res = json.loads((tmp_path / "plots" / "metrics.json").read_text())
     fast = get_model("iqa-fast").label
@@ -449,6 +450,23 @@ def test_eval_iqa_prints_both_verdict_rules_side_by_side_and_writes_plots(tiny_d
         assert good["verdict"] <= good["verdict_per_axis"]
     assert sorted(p.name for p in (tmp_path / "plots").glob("*.png")) == [
         "confusion-classical-1.png", f"confusion-{fast.replace('@', '-')}.png"]
+
+
+def test_accuracy_intervals_resample_whole_crops():
+    from clairvoyance.training import metrics
+
+    rng = np.random.default_rng(0)
+    label = rng.uniform(0, 1, (600, 3))
+    groups = np.arange(600) % 30
+    hard = groups < 6  # a fifth of the faces are always judged wrong on focus
+    pred = label.copy()
+    pred[hard, 0] = 1 - label[hard, 0]
+    acc = metrics.iqa_metrics(pred, label)["focus"]["accuracy"]
+    interval = metrics.accuracy_interval(pred, label, groups)
+    assert interval["focus"][0] < acc < interval["focus"][1] and interval["noise"] == [1.0, 1.0]
+    assert interval["focus"][1] - interval["focus"][0] > 0.15  # six faces decide it: wide
+    shuffled = metrics.accuracy_interval(pred, label, rng.permutation(groups))  # errors spread over faces
+    assert shuffled["focus"][1] - shuffled["focus"][0] < interval["focus"][1] - interval["focus"][0]
 
 
 def test_one_training_epoch_on_cpu_writes_checkpoint_plots_and_resumes(tiny_data, tmp_path):

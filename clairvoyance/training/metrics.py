@@ -36,6 +36,26 @@ def iqa_metrics(pred: np.ndarray, label: np.ndarray, tolerance: float = 0.5) -> 
     return out
 
 
+def accuracy_interval(pred: np.ndarray, label: np.ndarray, groups: np.ndarray, tolerance: float = 0.5,
+                      level: float = 0.95, resamples: int = 2000, seed: int = 0) -> dict[str, list[float]]:
+    """A bootstrap interval of each axis's good/bad accuracy and the verdict's, resampling whole crops
+    (``groups``: each sample's crop), since a test split of a few dozen faces is the figure's main
+    uncertainty: samples of one face are not independent."""
+    pred, label = np.asarray(pred, float), np.asarray(label, float)
+    _, g = np.unique(groups, return_inverse=True)
+    tol = (tolerance,) * len(AXES)
+    right = {a: (pred[:, j] >= tolerance) == (label[:, j] >= tolerance) for j, a in enumerate(AXES)}
+    right["verdict"] = verdict.passes(pred, tol, "budget") == verdict.passes(label, tol, "budget")
+    size = np.bincount(g).astype(float)
+    picks = np.random.default_rng(seed).integers(0, len(size), (resamples, len(size)))
+    out = {}
+    for k, r in right.items():
+        per_crop = np.bincount(g, weights=r.astype(float), minlength=len(size))
+        acc = per_crop[picks].sum(1) / size[picks].sum(1)
+        out[k] = [float(q) for q in np.quantile(acc, [(1 - level) / 2, (1 + level) / 2])]
+    return out
+
+
 def _verdict(good_p: np.ndarray, good_l: np.ndarray) -> dict:
     n = max(len(good_p), 1)
     return {
