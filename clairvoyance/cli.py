@@ -220,8 +220,11 @@ def dataset_build(sources, out, min_native) -> None:
                    "(default: the ladder's 0.15; validation keeps the ladder's).")
 @click.option("--cast-sd", type=click.FloatRange(0, 1), default=None,
               help="Spread (log gain) of the colour casts of training samples (default: the ladder's 0.08).")
+@click.option("--background-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of training samples whose background is relit -3..+2 stops, the face kept "
+                   "(low-key and backlit portraits; the ladder has none).")
 def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, workers, out, init, resume,
-              max_minutes, model_version, edge_weight, width, soft_source_share, cast_sd) -> None:
+              max_minutes, model_version, edge_weight, width, soft_source_share, cast_sd, background_share) -> None:
     """Train the quality model on synthetic degradations of DATA's crops (and human labels)."""
     from tqdm import tqdm
 
@@ -238,7 +241,7 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
     opt = TrainOptions(data=str(data), out=str(out), arch=arch, epochs=epochs, samples_per_crop=samples_per_crop,
                        batch=batch, lr=lr, seed=seed, labels=str(labels) if labels else None, init=init_path,
                        max_minutes=max_minutes, version=model_version, edge_weight=edge_weight, width=width,
-                       soft_source_share=soft_source_share, cast_sd=cast_sd,
+                       soft_source_share=soft_source_share, cast_sd=cast_sd, background_share=background_share,
                        **({"workers": workers} if workers is not None else {}))
     try:
         best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)

@@ -2,11 +2,14 @@
 
 Real portraits in natural light are lit from one side (a window, the sun, a hat's brim) and carry a
 colour cast (tungsten, shade, a red hat's reflection); studio faces, most of the training sources,
-are evenly lit in white light. This relights the clean test-split faces of DATA_DIR two ways, each
+are evenly lit in white light. This relights the clean test-split faces of DATA_DIR three ways, each
 keeping the face's mean log-luminance:
 
 * side light: a smooth side-to-side gain of +-``stops`` in linear light;
-* a warm cast: red up and blue down by ``log gain`` (tungsten, sunset; negative: a cool cast).
+* a warm cast: red up and blue down by ``log gain`` (tungsten, sunset; negative: a cool cast);
+* a relit background: everything but the person (``synth.person_mask``, GrabCut) ``stops`` darker
+  (a low-key portrait, a dark room) or brighter (high key, a window or the sky behind), the face as
+  it was.
 
 It prints the lighting label the ladder would give them (the measured exposure error,
 ``degrade.exposure_error``: about 0, so a label about 1) and each model's median lighting score and
@@ -21,12 +24,15 @@ from __future__ import annotations
 import numpy as np
 
 from clairvoyance import degrade, scale, verdict
+from clairvoyance.training import synth
 from clairvoyance.training.probe import probe_setup
 
 #: Side-to-side gains tried, in stops from the face's middle to each side.
 STOPS = (0.5, 1.0, 1.5)
 #: Warm casts tried: log gain of red up and blue down (negative: cool).
 CASTS = (-0.3, 0.15, 0.3, 0.45)
+#: Background exposures tried, in stops (the person kept).
+BACKGROUNDS = (-3.0, -1.5, 1.0, 2.0)
 
 
 def _same_luminance(lin: np.ndarray, out: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -50,12 +56,15 @@ def warm_cast(img: np.ndarray, log_gain: float, mask: np.ndarray) -> np.ndarray:
 def main() -> None:
     crops, models, mask = probe_setup(__doc__)
     print(f"{len(crops.images)} clean test-split faces in natural light")
-    trips = {"as they are": lambda c: c}
-    trips |= {f"side light +-{s:.1f} stops": (lambda c, s=s: side_lit(c, s, mask)) for s in STOPS}
-    trips |= {f"{'warm' if g > 0 else 'cool'} cast {abs(g):.2f}": (lambda c, g=g: warm_cast(c, g, mask))
+    persons = [synth.person_mask(c) for c in crops.images]
+    trips = {"as they are": lambda c, person: c}
+    trips |= {f"side light +-{s:.1f} stops": (lambda c, person, s=s: side_lit(c, s, mask)) for s in STOPS}
+    trips |= {f"{'warm' if g > 0 else 'cool'} cast {abs(g):.2f}": (lambda c, person, g=g: warm_cast(c, g, mask))
               for g in CASTS}
+    trips |= {f"background {ev:+.1f} stops": (lambda c, person, ev=ev: synth.relit_background(c, ev, person))
+              for ev in BACKGROUNDS}
     for name, relight in trips.items():
-        x = np.stack([relight(img) for img in crops.images])
+        x = np.stack([relight(img, person) for img, person in zip(crops.images, persons)])
         label = np.median([scale.score_from_strength("lighting", degrade.exposure_error(c, s, mask))
                            for c, s in zip(crops.images, x)])
         line = f"{name:26s} lighting label {label:.2f}"

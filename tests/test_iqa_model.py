@@ -693,3 +693,59 @@ def test_probe_scripts_share_their_command_line_and_faces(tiny_data, monkeypatch
     crops, models, mask = probe_setup("What a probe asks.\n\nMore.")
     assert len(crops.images) == len(rows) and crops.images[0].shape == (256, 256, 3)
     assert [m.label for m in models] == ["classical@1"] and mask.shape == (256, 256) and mask[128, 128]
+
+
+def test_check_scale_blurs_at_the_anchor_sigmas_and_reports_every_anchor(tiny_data):
+    script = Path(__file__).resolve().parents[1] / "scripts" / "check_scale.py"
+    rows = dataset.read_manifest(tiny_data)
+    dataset.write_manifest(tiny_data, [{**r, "split": "test"} for r in rows])
+    done = subprocess.run([sys.executable, str(script), str(tiny_data), "--model", "classical"],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stdout.splitlines() if "classical@1" in line]
+    assert len(lines) == 9 + 3 + 6  # three blurs, grain and two exposures at three anchors each
+    bad_blur = next(line for line in lines if line.startswith("focus    bad  defocus disk sigma 2.0"))
+    assert " 2.00 px " in bad_blur and "label 0.15" in bad_blur
+    sys.path.insert(0, str(script.parent))
+    try:
+        import check_scale
+    finally:
+        sys.path.pop(0)
+    for sigma in (0.5, 1.0, 2.0):  # a drawn disk or streak is wider than its nominal size: sized by its moment
+        disk = check_scale.kernel_of_sigma(degrade.disk_kernel, sigma, 2 * sigma)
+        streak = check_scale.kernel_of_sigma(lambda n: degrade.motion_kernel(n, 30.0), sigma, sigma * 24**0.5)
+        assert degrade.kernel_sigma(disk) == pytest.approx(sigma, rel=0.01)
+        assert degrade.kernel_sigma(streak) == pytest.approx(sigma, rel=0.01)
+
+
+def test_person_mask_finds_a_portrait_on_a_plain_backdrop_and_relighting_it_keeps_the_face_label():
+    """Low-key and high-key portraits (a dark room, a window behind) are well lit where it counts:
+    training relights the background alone, so the face's exposure and label must stay."""
+    face = _face()
+    person = degrade.face_mask(256, 0.2, 0.02)  # the face and some hair, on a plain grey backdrop
+    portrait = degrade.blend(face, np.full_like(face, 110), person)
+    found = synth.person_mask(portrait)
+    assert found[person > 0.99].mean() > 0.95 and found[person < 0.01].mean() < 0.05
+    measured_on = degrade.face_mask(256) > 0.5
+    for ev in (-3.0, 2.0):
+        relit = synth.relit_background(portrait, ev, found)
+        assert abs(degrade.exposure_error(portrait, relit, measured_on)) < 0.3
+        corner = lambda a: degrade.srgb_to_linear(a[:20, :20]).mean()
+        assert np.log2(corner(relit) / corner(portrait)) == pytest.approx(ev, abs=0.35)
+
+
+def test_training_can_relight_backgrounds_without_changing_the_ladder():
+    from clairvoyance.training.train_iqa import SynthSet
+
+    crop = _face()
+    person = synth.person_mask(crop)
+    rng = lambda i: np.random.default_rng([9, i])
+    for i in range(6):  # no share, or no mask: the ladder's sample, draw for draw
+        plain = synth.sample(crop, rng(i))
+        assert np.array_equal(plain[0], synth.sample(crop, rng(i), person=person)[0])
+        assert np.array_equal(plain[0], synth.sample(crop, rng(i), background_share=1.0)[0])
+    relit = [synth.augment(crop, rng(i), background_share=1.0, person=person) for i in range(6)]
+    assert all(not np.array_equal(a, synth.augment(crop, rng(i))) for i, a in enumerate(relit))
+    img, _, _ = SynthSet(crop[None], 2, 9, background_share=1.0, persons=[person])[1]
+    ref, _, _ = synth.sample(crop, np.random.default_rng([9, 0, 1]), 256, background_share=1.0, person=person)
+    assert np.array_equal(img.permute(1, 2, 0).numpy(), ref)

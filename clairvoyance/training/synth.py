@@ -38,6 +38,8 @@ P_SHARPEN_SOFT_SOURCE = 0.6
 P_MONOCHROME = 0.1
 #: Spread (log gain) of the colour cast each sample gets: white balance, tungsten, shade, a red hat.
 CAST_SD = 0.08
+#: Exposure range (stops) of a relit background: a low-key portrait, a window or the sky behind.
+BACKGROUND_EV = (-3.0, 2.0)
 
 Filter = Callable[[np.ndarray], np.ndarray]
 
@@ -50,10 +52,39 @@ def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
-def augment(crop: np.ndarray, rng: np.random.Generator, cast_sd: float = CAST_SD) -> np.ndarray:
+def person_mask(img: np.ndarray) -> np.ndarray:
+    """Where the person is (1) and the background (0) in a face crop, by GrabCut (OpenCV) seeded
+    with the face's middle and the neck as the person and the crop's top and upper sides as
+    background; softened a pixel or so. About 0.2 s a crop: compute it once per crop."""
+    h, w = img.shape[:2]
+    seeds = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
+    seeds[degrade.face_mask(h, 0.25, 0.02) > 0.5] = cv2.GC_PR_FGD
+    seeds[int(h * 0.85):, int(w * 0.3):int(w * 0.7)] = cv2.GC_PR_FGD
+    seeds[degrade.face_mask(h, 0.45, 0.02) > 0.5] = cv2.GC_FGD
+    seeds[:6] = cv2.GC_BGD
+    seeds[:int(h * 0.6), :6] = seeds[:int(h * 0.6), -6:] = cv2.GC_BGD
+    models = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.grabCut(np.ascontiguousarray(img[:, :, ::-1]), seeds, None, *models, 4, cv2.GC_INIT_WITH_MASK)
+    person = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.float32)
+    return cv2.GaussianBlur(person, (0, 0), 1.5)
+
+
+def relit_background(img: np.ndarray, ev: float, person: np.ndarray) -> np.ndarray:
+    """``img`` with its background exposed ``ev`` stops brighter or darker (a low-key, high-key or
+    backlit portrait), the person (``person_mask``) as they were, so the face's lighting label
+    stays."""
+    return degrade.blend(img, degrade.exposure(img, ev), person)
+
+
+def augment(crop: np.ndarray, rng: np.random.Generator, cast_sd: float = CAST_SD,
+            background_share: float = 0.0, person: np.ndarray | None = None) -> np.ndarray:
     """Label-preserving variety: flips, small zoom/shift, colour cast (per-channel gains of log spread
     ``cast_sd``) and saturation, and black and white (``P_MONOCHROME`` of samples; a monochrome
-    print is a style, not a defect)."""
+    print is a style, not a defect). Given the crop's ``person_mask``, ``background_share`` of
+    samples get a relit background (``relit_background``; training's option: the ladder has none,
+    and draws nothing without it)."""
+    if person is not None and background_share > 0 and rng.random() < background_share:
+        crop = relit_background(crop, rng.uniform(*BACKGROUND_EV), person)
     img = crop[:, ::-1] if rng.random() < 0.5 else crop
     s = rng.uniform(0.92, 1.1)
     tx, ty = rng.uniform(-8, 8, 2)
@@ -184,16 +215,18 @@ def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _same) ->
 
 def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
            steps: list[str] | None = None, p_soft_source: float = P_SOFT_SOURCE,
-           cast_sd: float = CAST_SD) -> tuple[np.ndarray, np.ndarray, int]:
+           cast_sd: float = CAST_SD, background_share: float = 0.0,
+           person: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """One degraded version of a clean 256x256 crop of a face of ``native`` pixels, its labels
     (focus, noise, lighting) and the face's native size after the degradation (what the
     pipeline would pass to the model). A low-resolution source keeps its native size: the photo
     is large, its content soft, and that softness must be judged. ``steps``, when given, receives
     the names of the degradations applied (to see which ones a model gets wrong). ``p_soft_source``
-    is the share of low-resolution sources and ``cast_sd`` the spread of colour casts (training may
-    show more of these than the evaluation ladder has)."""
+    is the share of low-resolution sources, ``cast_sd`` the spread of colour casts and
+    ``background_share`` the share of relit backgrounds, given the crop's ``person_mask``
+    (training may show more of these than the evaluation ladder has)."""
     done = steps if steps is not None else []
-    img = augment(crop, rng, cast_sd)
+    img = augment(crop, rng, cast_sd, background_share, person)
     native = min(int(native), 256)
     small_side = 0
     if rng.random() < 0.25:

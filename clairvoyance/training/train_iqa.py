@@ -58,6 +58,9 @@ class TrainOptions:
     soft_source_share: float | None = None
     #: Spread of the colour casts of training samples (None: the ladder's ``synth.CAST_SD``).
     cast_sd: float | None = None
+    #: Share of training samples whose background is relit (``synth.relit_background``, the person
+    #: found once per crop by ``synth.person_mask``; the ladder: 0).
+    background_share: float = 0.0
 
 
 class SynthSet(Dataset):
@@ -65,10 +68,12 @@ class SynthSet(Dataset):
 
     def __init__(self, crops: np.ndarray, per_crop: int, seed: int, epoch: int = 0,
                  human: list[tuple[np.ndarray, np.ndarray]] | None = None, natives: np.ndarray | None = None,
-                 soft_source_share: float | None = None, cast_sd: float | None = None):
+                 soft_source_share: float | None = None, cast_sd: float | None = None,
+                 background_share: float = 0.0, persons: list[np.ndarray] | None = None):
         self.crops, self.per_crop, self.seed, self.epoch = crops, per_crop, seed, epoch
         self.p_soft_source = synth.P_SOFT_SOURCE if soft_source_share is None else float(soft_source_share)
         self.cast_sd = synth.CAST_SD if cast_sd is None else float(cast_sd)
+        self.background_share, self.persons = float(background_share), persons
         self.human = human or []
         self.natives = natives if natives is not None else np.full(len(crops), 256)
 
@@ -85,7 +90,8 @@ class SynthSet(Dataset):
         else:
             k = i % len(self.crops)
             img, lab, native = synth.sample(self.crops[k], rng, int(self.natives[k]), p_soft_source=self.p_soft_source,
-                                            cast_sd=self.cast_sd)
+                                            cast_sd=self.cast_sd, background_share=self.background_share,
+                                            person=self.persons[k] if self.persons is not None else None)
         return (torch.from_numpy(np.array(img)).permute(2, 0, 1), torch.from_numpy(np.array(lab, np.float32)),
                 torch.tensor(float(native)))
 
@@ -235,6 +241,10 @@ def _train(opt: TrainOptions, progress, log) -> Path:
             raise ValueError("nothing to train on")
     val_x, val_y, val_n = fixed_set(val_c.images, opt.val_variants, opt.seed, val_c.natives)
     bn_x, bn_n = bn_set(train_c, opt.bn_samples, opt.seed + 1)
+    persons = None
+    if opt.background_share > 0:  # GrabCut once per crop, not per sample
+        persons = [synth.person_mask(c) for c in train_c.images]
+        log(f"person masks of {len(persons)} crops for relit backgrounds")
     config = dict(opt.config)
     if opt.width and not opt.init:
         config["width"] = opt.width
@@ -263,7 +273,7 @@ def _train(opt: TrainOptions, progress, log) -> Path:
     for epoch in range(start, opt.epochs):
         net.train()
         ds = SynthSet(train_c.images, opt.samples_per_crop, opt.seed, epoch, human, train_c.natives,
-                      opt.soft_source_share, opt.cast_sd)
+                      opt.soft_source_share, opt.cast_sd, opt.background_share, persons)
         dl = DataLoader(ds, batch_size=opt.batch, shuffle=True, num_workers=opt.workers, drop_last=True,
                         pin_memory=dev == "cuda",
                         generator=torch.Generator().manual_seed(opt.seed + epoch))
