@@ -9,7 +9,8 @@ keeping the face's mean log-luminance:
 * a warm cast: red up and blue down by ``log gain`` (tungsten, sunset; negative: a cool cast);
 * a relit background: everything but the person (``synth.person_mask``, GrabCut) ``stops`` darker
   (a low-key portrait, a dark room) or brighter (high key, a window or the sky behind), the face as
-  it was.
+  it was; and, as a check that does not share training's GrabCut (``train-iqa --background-share``),
+  everything outside a soft oval around the face (``degrade.face_mask``).
 
 It prints the lighting label the ladder would give them (the measured exposure error,
 ``degrade.exposure_error``: about 0, so a label about 1) and each model's median lighting score and
@@ -63,11 +64,14 @@ def main() -> None:
               for g in CASTS}
     trips |= {f"background {ev:+.1f} stops": (lambda c, person, ev=ev: synth.relit_background(c, ev, person))
               for ev in BACKGROUNDS}
+    oval = degrade.face_mask(256)
+    trips |= {f"background {ev:+.1f} stops, oval": (lambda c, person, ev=ev: synth.relit_background(c, ev, oval))
+              for ev in (BACKGROUNDS[0], BACKGROUNDS[-1])}
     for name, relight in trips.items():
         x = np.stack([relight(img, person) for img, person in zip(crops.images, persons)])
         label = np.median([scale.score_from_strength("lighting", degrade.exposure_error(c, s, mask))
                            for c, s in zip(crops.images, x)])
-        line = f"{name:26s} lighting label {label:.2f}"
+        line = f"{name:28s} lighting label {label:.2f}"
         for m in models:
             p = m.predict_array(x, batch=32, native_sizes=crops.natives)
             line += (f" | {m.label} lighting {np.median(p[:, 2]):.2f}, pass "
