@@ -12,7 +12,14 @@ disagree systematically (how motion blur's overstated label was found: 0.65).
 
 With ``--near-edge``, also how many of each axis's errors are on samples labelled near the edge.
 
-Usage: python scripts/false_rejects.py DATA_DIR [--model NAME|PATH ...] [--split test] [--variants 20] [--by-step] [--near-edge]
+With ``--by-face``, also each axis's errors per face and the model's median bias (prediction minus
+label) on that face's mid-range labels (0.3-0.8), beside its score on the face undegraded and a
+model-free sharpness (how much gradient energy a 1 px blur leaves), with the rank correlations of
+the bias with both: a bias that follows the model's own clean score and nothing measurable is the
+network judging each face's content, not label noise from a soft source.
+
+Usage: python scripts/false_rejects.py DATA_DIR [--model NAME|PATH ...] [--split test] [--variants 20] [--by-step]
+       [--near-edge] [--by-face]
 """
 from __future__ import annotations
 
@@ -20,7 +27,9 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+import cv2
 import numpy as np
+from scipy.stats import spearmanr
 
 from clairvoyance import scale
 from clairvoyance.scoring import default_model_name, get_model
@@ -39,6 +48,7 @@ def main() -> None:
     ap.add_argument("--tolerance", type=float, default=0.5)
     ap.add_argument("--by-step", action="store_true", help="accuracy and strength bias per axis and step")
     ap.add_argument("--near-edge", action="store_true", help="how many of each axis's errors sit near the edge")
+    ap.add_argument("--by-face", action="store_true", help="errors and bias per face, and what the bias follows")
     a = ap.parse_args()
     crops = Crops.load(a.data_dir, a.split)
     steps: list[list[str]] = []
@@ -62,6 +72,9 @@ def main() -> None:
             by_step_table(p, y, steps, a.tolerance)
         if a.near_edge:
             near_edge_table(p, y, a.tolerance)
+        if a.by_face:
+            by_face_table(p, y, m.predict_array(crops.images, batch=64, native_sizes=crops.natives), crops,
+                          a.tolerance)
 
 
 def by_step_table(p: np.ndarray, y: np.ndarray, steps: list[list[str]], tolerance: float) -> None:
@@ -78,6 +91,36 @@ def by_step_table(p: np.ndarray, y: np.ndarray, steps: list[list[str]], toleranc
             near = (lab > 0.5 * x50) & (lab < 3 * x50)
             ratio = f"{np.median(pred[near] / lab[near]):.2f}" if near.sum() >= 5 else "-"
             print(f"    {name:16s} {len(idx):4d}  {right.mean():.3f}  {ratio}")
+
+
+def reblur_ratio(img: np.ndarray) -> float:
+    """Gradient energy a 1 px Gaussian blur leaves on the face's middle: near 1 for a soft face,
+    lower for a sharp one (a model-free sharpness, content-dependent)."""
+    def energy(a: np.ndarray) -> float:
+        return float((cv2.Sobel(a, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(a, cv2.CV_32F, 0, 1) ** 2)[64:192, 64:192].mean())
+
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return energy(cv2.GaussianBlur(g, (0, 0), 1.0)) / max(energy(g), 1e-6)
+
+
+def by_face_table(p: np.ndarray, y: np.ndarray, clean: np.ndarray, crops: Crops, tolerance: float) -> None:
+    """Per axis and face (fixed_set's samples cycle through the faces): errors, median bias on
+    mid-range labels, the model's score on the face undegraded; then the bias's rank correlation
+    with that score and with a model-free sharpness."""
+    n = len(crops.images)
+    face = np.arange(len(y)) % n
+    sharp = np.array([reblur_ratio(c) for c in crops.images])
+    for j, axis in enumerate(AXES):
+        wrong = (p[:, j] >= tolerance) != (y[:, j] >= tolerance)
+        mid = (y[:, j] > 0.3) & (y[:, j] < 0.8)
+        bias = np.array([np.median((p - y)[(face == k) & mid, j]) if ((face == k) & mid).any() else 0.0
+                         for k in range(n)])
+        errors = np.bincount(face[wrong], minlength=n)
+        print(f"  {axis}: errors, median bias on labels 0.3-0.8, score undegraded, face (most errors first)")
+        for k in np.argsort(-errors, kind="stable")[:10]:
+            print(f"    {errors[k]:3d}  {bias[k]:+.3f}  {clean[k, j]:.2f}  {crops.rows[k]['crop']}")
+        print(f"    bias vs score undegraded: Spearman {spearmanr(bias, clean[:, j]).statistic:+.2f}; "
+              f"vs model-free sharpness: {spearmanr(bias, sharp).statistic:+.2f}")
 
 
 def near_edge_table(p: np.ndarray, y: np.ndarray, tolerance: float) -> None:

@@ -718,6 +718,27 @@ def test_check_scale_blurs_at_the_anchor_sigmas_and_reports_every_anchor(tiny_da
         assert degrade.kernel_sigma(streak) == pytest.approx(sigma, rel=0.01)
 
 
+def test_false_rejects_breaks_errors_down_by_step_edge_and_face(tiny_data):
+    script = Path(__file__).resolve().parents[1] / "scripts" / "false_rejects.py"
+    done = subprocess.run([sys.executable, str(script), str(tiny_data), "--model", "classical", "--split", "train",
+                           "--variants", "4", "--by-step", "--near-edge", "--by-face"],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "train split: 8 samples" in out and "## classical@1" in out
+    for axis in ("focus", "noise", "lighting"):
+        assert f"  {axis}: errors, median bias on labels 0.3-0.8" in out
+    assert out.count("bias vs score undegraded: Spearman") == 3
+    assert sum("crops/" in line for line in out.splitlines()) == 3 * 2  # both faces, on every axis
+    sys.path.insert(0, str(script.parent))
+    try:
+        import false_rejects
+    finally:
+        sys.path.pop(0)
+    face = _face()  # a blur leaves less of a soft face's gradient energy to lose
+    assert false_rejects.reblur_ratio(degrade.gaussian_blur(face, 1.5)) > false_rejects.reblur_ratio(face)
+
+
 def test_person_mask_finds_a_portrait_on_a_plain_backdrop_and_relighting_it_keeps_the_face_label():
     """Low-key and high-key portraits (a dark room, a window behind) are well lit where it counts:
     training relights the background alone, so the face's exposure and label must stay."""
