@@ -693,6 +693,10 @@ def test_probe_scripts_share_their_command_line_and_faces(tiny_data, monkeypatch
     crops, models, mask = probe_setup("What a probe asks.\n\nMore.")
     assert len(crops.images) == len(rows) and crops.images[0].shape == (256, 256, 3)
     assert [m.label for m in models] == ["classical@1"] and mask.shape == (256, 256) and mask[128, 128]
+    from clairvoyance.training.probe import pass_rates
+
+    two_mild_defects, one_at_the_edge = [0.7, 0.7, 1.0], [0.5, 1.0, 1.0]
+    assert pass_rates(np.array([two_mild_defects, one_at_the_edge, [0.4, 1, 1], [1, 1, 1]])) == "50% (75%)"
 
 
 def test_check_scale_blurs_at_the_anchor_sigmas_and_reports_every_anchor(tiny_data):

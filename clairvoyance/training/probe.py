@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import degrade
+from .. import degrade, verdict
 from ..scoring import default_model_name, get_model
 from .dataset import Crops
 
@@ -24,3 +24,11 @@ def probe_setup(doc: str | None) -> tuple[Crops, list, np.ndarray]:
     a = ap.parse_args()
     models = [get_model(n) for n in a.model or [default_model_name()]]
     return Crops.load(a.data_dir, "test"), models, degrade.face_mask(256) > 0.5
+
+
+def pass_rates(scores: np.ndarray, tolerance: float = 0.5) -> str:
+    """The share of faces (rows of focus, noise, lighting scores) that pass under the default rule,
+    ``budget``, and in brackets under the 2018 report's ``per-axis``, as the probes print it."""
+    tol = (tolerance,) * 3
+    return (f"{verdict.passes(scores, tol, 'budget').mean():.0%} "
+            f"({verdict.passes(scores, tol, 'per-axis').mean():.0%})")
