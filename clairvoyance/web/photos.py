@@ -17,12 +17,13 @@ from .. import detection
 from ..detection import DETECT_SIDE
 from ..images import IMAGE_EXTENSIONS, read_photo
 from ..types import AXES, Tolerances
+from ..verdict import RULES
 from . import images
 from .safety import IMAGE_FORMATS, ApiError, image_format, not_found, resolve_inside
 from .state import Analysis, WebState, get_state
 
 router = APIRouter(prefix="/api", tags=["IQA browser"])
-Axis = Literal["focus", "noise", "lighting"]
+Axis = Literal[AXES]
 
 
 # --- finding the photo a request names -------------------------------------------------------------
@@ -133,7 +134,7 @@ class CorrectRequest(BaseModel):
     upload: str | None = Field(None, description="An upload id returned by POST /api/upload.")
     face: int = Field(0, ge=0, description="Index of the face in GET /api/photo's list.")
     tolerances: dict[Axis, float] = Field(default_factory=dict, description="Minimum score per axis (0-1).")
-    verdict: Literal["budget", "per-axis"] | None = Field(
+    verdict: Literal[RULES] | None = Field(
         None, description="How the axes combine (default: the server's): budget (losses add up) or per-axis.")
     axes: list[Axis] | None = Field(None, description="Axes to correct; default: those failing the tolerances.")
 
