@@ -223,8 +223,14 @@ def dataset_build(sources, out, min_native) -> None:
 @click.option("--background-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of training samples whose background is relit -3..+2 stops, the face kept "
                    "(low-key and backlit portraits; the ladder has none).")
+@click.option("--textures", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of clean photos without faces (repeatable) whose sharpest crops teach focus "
+                   "alone to --texture-share of samples; photos with a face are left out.")
+@click.option("--texture-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of training samples cut from --textures.")
 def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, workers, out, init, resume,
-              max_minutes, model_version, edge_weight, width, soft_source_share, cast_sd, background_share) -> None:
+              max_minutes, model_version, edge_weight, width, soft_source_share, cast_sd, background_share,
+              textures, texture_share) -> None:
     """Train the quality model on synthetic degradations of DATA's crops (and human labels)."""
     from tqdm import tqdm
 
@@ -232,6 +238,8 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
 
     if (out / "last.pt").exists() and not resume:
         raise click.UsageError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if texture_share and not textures:
+        raise click.UsageError("--texture-share needs --textures")
     if width and arch == "seed" and not init:
         raise click.UsageError("--width applies to the hf and hfs architectures")
     init_path = None
@@ -242,6 +250,7 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
                        batch=batch, lr=lr, seed=seed, labels=str(labels) if labels else None, init=init_path,
                        max_minutes=max_minutes, version=model_version, edge_weight=edge_weight, width=width,
                        soft_source_share=soft_source_share, cast_sd=cast_sd, background_share=background_share,
+                       textures=[str(t) for t in textures], texture_share=texture_share,
                        **({"workers": workers} if workers is not None else {}))
     try:
         best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)

@@ -123,6 +123,23 @@ def equivalent_blur_sigma(clean: np.ndarray, soft: np.ndarray, mask: np.ndarray 
     return float(_SIGMA_GRID[i])
 
 
+def gradient_energy(img: np.ndarray, middle: bool = True) -> float:
+    """Mean squared Sobel gradient of the luminance (8-bit units), on the crop's middle half when
+    ``middle`` (a face crop's face): how much detail there is to judge focus on."""
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) if img.ndim == 3 else img.astype(np.float32)
+    e = cv2.Sobel(g, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(g, cv2.CV_32F, 0, 1) ** 2
+    h, w = e.shape
+    return float((e[h // 4:h - h // 4, w // 4:w - w // 4] if middle else e).mean())
+
+
+def reblur_ratio(img: np.ndarray) -> float:
+    """Gradient energy a 1 px Gaussian blur leaves on the crop's middle: near 1 for soft content,
+    lower for sharp content (a model-free sharpness, content-dependent: the clean training faces
+    sit at 0.52-0.64, the same faces blurred by sigma 1 px at 0.74-0.79)."""
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return gradient_energy(cv2.GaussianBlur(g, (0, 0), 1.0)) / max(gradient_energy(g), 1e-6)
+
+
 # --- noise -------------------------------------------------------------------------------------
 def sensor_noise(img: np.ndarray, sigma: float, rng: np.random.Generator | None = None,
                  chroma: float = 0.5, signal_dependence: float = 0.5) -> np.ndarray:

@@ -27,11 +27,10 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-import cv2
 import numpy as np
 from scipy.stats import spearmanr
 
-from clairvoyance import scale
+from clairvoyance import degrade, scale
 from clairvoyance.scoring import default_model_name, get_model
 from clairvoyance.training.dataset import Crops
 from clairvoyance.training.train_iqa import fixed_set
@@ -93,23 +92,13 @@ def by_step_table(p: np.ndarray, y: np.ndarray, steps: list[list[str]], toleranc
             print(f"    {name:16s} {len(idx):4d}  {right.mean():.3f}  {ratio}")
 
 
-def reblur_ratio(img: np.ndarray) -> float:
-    """Gradient energy a 1 px Gaussian blur leaves on the face's middle: near 1 for a soft face,
-    lower for a sharp one (a model-free sharpness, content-dependent)."""
-    def energy(a: np.ndarray) -> float:
-        return float((cv2.Sobel(a, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(a, cv2.CV_32F, 0, 1) ** 2)[64:192, 64:192].mean())
-
-    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return energy(cv2.GaussianBlur(g, (0, 0), 1.0)) / max(energy(g), 1e-6)
-
-
 def by_face_table(p: np.ndarray, y: np.ndarray, clean: np.ndarray, crops: Crops, tolerance: float) -> None:
     """Per axis and face (fixed_set's samples cycle through the faces): errors, median bias on
     mid-range labels, the model's score on the face undegraded; then the bias's rank correlation
     with that score and with a model-free sharpness."""
     n = len(crops.images)
     face = np.arange(len(y)) % n
-    sharp = np.array([reblur_ratio(c) for c in crops.images])
+    sharp = np.array([degrade.reblur_ratio(c) for c in crops.images])
     for j, axis in enumerate(AXES):
         wrong = (p[:, j] >= tolerance) != (y[:, j] >= tolerance)
         mid = (y[:, j] > 0.3) & (y[:, j] < 0.8)

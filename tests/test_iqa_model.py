@@ -297,7 +297,7 @@ def test_training_can_show_more_low_resolution_sources_than_the_ladder_has():
 
     assert soft_share(1.0) == 1.0 and soft_share(0.0) == 0.0
     assert SynthSet(crop[None], 4, 3).p_soft_source == synth.P_SOFT_SOURCE  # by default the ladder's
-    img, lab, _ = SynthSet(crop[None], 4, 3, soft_source_share=1.0, cast_sd=0.3)[1]  # drawn with its settings
+    img, lab, _, _ = SynthSet(crop[None], 4, 3, soft_source_share=1.0, cast_sd=0.3)[1]  # drawn with its settings
     ref, ref_lab, _ = synth.sample(crop, np.random.default_rng([3, 0, 1]), 256, p_soft_source=1.0, cast_sd=0.3)
     assert np.array_equal(img.permute(1, 2, 0).numpy(), ref) and np.allclose(lab.numpy(), ref_lab)
 
@@ -734,13 +734,8 @@ def test_false_rejects_breaks_errors_down_by_step_edge_and_face(tiny_data):
         assert f"  {axis}: errors, median bias on labels 0.3-0.8" in out
     assert out.count("bias vs score undegraded: Spearman") == 3
     assert sum("crops/" in line for line in out.splitlines()) == 3 * 2  # both faces, on every axis
-    sys.path.insert(0, str(script.parent))
-    try:
-        import false_rejects
-    finally:
-        sys.path.pop(0)
     face = _face()  # a blur leaves less of a soft face's gradient energy to lose
-    assert false_rejects.reblur_ratio(degrade.gaussian_blur(face, 1.5)) > false_rejects.reblur_ratio(face)
+    assert degrade.reblur_ratio(degrade.gaussian_blur(face, 1.5)) > degrade.reblur_ratio(face)
 
 
 def test_person_mask_finds_a_portrait_on_a_plain_backdrop_and_relighting_it_keeps_the_face_label():
@@ -771,6 +766,74 @@ def test_training_can_relight_backgrounds_without_changing_the_ladder():
         assert np.array_equal(plain[0], synth.sample(crop, rng(i), background_share=1.0)[0])
     relit = [synth.augment(crop, rng(i), background_share=1.0, person=person) for i in range(6)]
     assert all(not np.array_equal(a, synth.augment(crop, rng(i))) for i, a in enumerate(relit))
-    img, _, _ = SynthSet(crop[None], 2, 9, background_share=1.0, persons=[person])[1]
+    img, _, _, _ = SynthSet(crop[None], 2, 9, background_share=1.0, persons=[person])[1]
     ref, _, _ = synth.sample(crop, np.random.default_rng([9, 0, 1]), 256, background_share=1.0, person=person)
     assert np.array_equal(img.permute(1, 2, 0).numpy(), ref)
+
+
+def test_texture_crops_are_sharp_and_detailed_and_soft_or_plain_photos_give_none(coffee):
+    from skimage import data
+
+    rng = np.random.default_rng(0)
+    for photo in (data.brick(), coffee):
+        photo = photo if photo.ndim == 3 else np.repeat(photo[..., None], 3, 2)
+        crop = synth.texture_crop(photo, rng)
+        assert crop.shape == (256, 256, 3)
+        assert degrade.reblur_ratio(crop) <= synth.TEXTURE_MAX_REBLUR
+        assert degrade.gradient_energy(crop) >= synth.TEXTURE_MIN_ENERGY
+    assert synth.texture_crop(degrade.gaussian_blur(coffee, 2.0), rng) is None  # all of it soft
+    assert synth.texture_crop(np.full((400, 400, 3), 128, np.uint8), rng) is None  # nothing to judge
+    assert synth.texture_crop(coffee[:200, :200], rng) is None  # smaller than a crop
+
+
+def test_texture_photos_leave_out_faces_small_photos_and_broken_files(tmp_path, astronaut, coffee):
+    from PIL import Image
+
+    Image.fromarray(astronaut).save(tmp_path / "astronaut.png")  # a face: a real-face check, never a texture
+    Image.fromarray(coffee).save(tmp_path / "coffee.png")
+    Image.fromarray(coffee[:100, :100]).save(tmp_path / "small.png")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    said = []
+    photos, names = dataset.load_textures([tmp_path], log=said.append)
+    assert names == ["coffee.png"] and photos[0].shape == coffee.shape
+    assert any("astronaut.png" in m and "face" in m for m in said) and any("broken.jpg" in m for m in said)
+
+
+def test_texture_samples_count_on_focus_only_and_leave_face_samples_as_they_were(coffee):
+    from clairvoyance.training.train_iqa import SynthSet
+
+    crop = _face()
+    with_textures = SynthSet(crop[None], 8, 4, textures=[coffee], texture_share=1.0)
+    counts = [with_textures[i][3].numpy() for i in range(8)]
+    assert all(np.array_equal(c, synth.TEXTURE_AXES) for c in counts)
+    for i in range(4):  # no share, or no photos: the face samples of before, draw for draw
+        plain = SynthSet(crop[None], 4, 4)[i]
+        for other in (SynthSet(crop[None], 4, 4, textures=[coffee]), SynthSet(crop[None], 4, 4, texture_share=1.0)):
+            assert torch.equal(plain[0], other[i][0]) and torch.equal(plain[3], torch.ones(3))
+    y = torch.tensor([[0.5, 0.9, 0.9]])
+    wrong_light = torch.tensor([[0.5, 0.9, 0.1]])
+    focus_only = torch.tensor([[1.0, 0.0, 0.0]])
+    assert train_iqa.edge_weighted_loss(wrong_light, y, 2.0, focus_only) == 0  # a texture's lighting is unknown
+    assert train_iqa.edge_weighted_loss(wrong_light, y, 2.0, torch.ones(1, 3)) > 0
+
+
+def test_train_iqa_trains_focus_on_texture_photos_and_needs_them_for_a_share(tiny_data, tmp_path, coffee):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from clairvoyance.cli import main
+
+    textures = tmp_path / "textures"
+    textures.mkdir()
+    Image.fromarray(coffee).save(textures / "coffee.png")
+    args = ["train-iqa", "--data", str(tiny_data), "--arch", "hfs", "--epochs", "1", "--samples-per-crop", "4",
+            "--batch", "4", "--workers", "0", "--texture-share", "0.5"]
+    r = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "none")])
+    assert r.exit_code == 2 and "--textures" in r.output and "Traceback" not in r.output, r.output
+    r = CliRunner().invoke(main, [*args, "--textures", str(textures), "--out", str(tmp_path / "run")],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "1 texture photos teach focus to 50% of samples: coffee.png" in r.output
+    opts = __import__("json").loads((tmp_path / "run" / "options.json").read_text())
+    assert opts["textures"] == [str(textures)] and opts["texture_share"] == 0.5

@@ -123,3 +123,28 @@ def read_human_labels(path: Path) -> dict[str, np.ndarray]:
         for r in csv.DictReader(f):
             out[r["file"]] = np.array([float(r["focus"]), float(r["noise"]), float(r["lighting"])], np.float32)
     return out
+
+
+def load_textures(folders: Iterable[Path], log=print) -> tuple[list[np.ndarray], list[str]]:
+    """The clean photos of ``folders`` to cut focus textures from (``synth.texture_crop``) and their
+    names: every decodable photo of at least 256 px a side in which the default detector finds no
+    face. A photo with a face is left out, so that the real-face checks (the Kodak portraits of
+    ``scripts/check_real_faces.py``) stay photos that training never saw."""
+    photos, names = [], []
+    for folder in folders:
+        for p in sorted(Path(folder).iterdir()):
+            if p.suffix.lower() not in IMAGE_EXTENSIONS:
+                continue
+            try:
+                photo = read_photo(p)
+            except ImageLoadError as e:
+                log(f"textures: skipped {p.name}: {e}")
+                continue
+            if min(photo.rgb.shape[:2]) < 256:
+                continue
+            if identify(photo):
+                log(f"textures: skipped {p.name}: it shows a face")
+                continue
+            photos.append(photo.rgb)
+            names.append(p.name)
+    return photos, names

@@ -41,6 +41,16 @@ CAST_SD = 0.08
 #: Exposure range (stops) of a relit background: a low-key portrait, a window or the sky behind.
 BACKGROUND_EV = (-3.0, 2.0)
 
+#: A texture crop (``texture_crop``) must be at least as sharp as this ``degrade.reblur_ratio`` (the
+#: clean training faces' median is 0.58; blurring them by sigma 1 px gives 0.76) ...
+TEXTURE_MAX_REBLUR = 0.55
+#: ... and hold this much detail (``degrade.gradient_energy``; the clean training faces': 2 400-10 800): a
+#: blurred sky looks like a sharp one, so a plain crop's focus label could not be learnt.
+TEXTURE_MIN_ENERGY = 2000.0
+#: What a texture sample teaches: focus only. Film grain and an arbitrary crop's exposure leave its
+#: noise and lighting references unknown; its blur, like a face's, is exactly what was applied.
+TEXTURE_AXES = np.array([1.0, 0.0, 0.0], np.float32)
+
 Filter = Callable[[np.ndarray], np.ndarray]
 
 
@@ -99,6 +109,33 @@ def augment(crop: np.ndarray, rng: np.random.Generator, cast_sd: float = CAST_SD
     g = lin.mean(axis=2, keepdims=True)
     lin = g + (lin - g) * rng.uniform(0.7, 1.25)
     return degrade.linear_to_srgb(lin)
+
+
+def texture_crop(photo: np.ndarray, rng: np.random.Generator, tries: int = 8) -> np.ndarray | None:
+    """A sharp, detailed 256x256 crop of a clean photo without a face, reduced 1-1.9x (within the
+    photo's size): of ``tries`` random crops, the sharpest (``degrade.reblur_ratio``) of those with
+    detail (``TEXTURE_MIN_ENERGY``), or None when none is sharp enough (a shallow depth of field's
+    background is soft, and a soft crop labelled sharp would teach the opposite of focus).
+
+    Why textures: with a couple of hundred training faces, the network partly judges focus by each
+    face's look (skin, make-up) instead of by its blur; the same blur on buildings, leaves and
+    fabric teaches what blur itself looks like."""
+    h, w = photo.shape[:2]
+    top = min(h, w) / 256
+    if top < 1:
+        return None
+    best, best_ratio = None, TEXTURE_MAX_REBLUR
+    for _ in range(tries):
+        s = rng.uniform(1.0, min(1.9, top))
+        small = cv2.resize(photo, (max(256, int(w / s)), max(256, int(h / s))), interpolation=cv2.INTER_AREA)
+        y, x = rng.integers(0, small.shape[0] - 255), rng.integers(0, small.shape[1] - 255)
+        crop = np.ascontiguousarray(small[y:y + 256, x:x + 256])
+        if degrade.gradient_energy(crop) < TEXTURE_MIN_ENERGY:
+            continue
+        ratio = degrade.reblur_ratio(crop)
+        if ratio < best_ratio:
+            best, best_ratio = crop, ratio
+    return best
 
 
 def small_face(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:

@@ -25,7 +25,7 @@ from ..scoring import archs
 from ..scoring.cnn import CNNModel, flush_subnormals, save_model, to_tensor
 from ..types import AXES
 from . import metrics, synth
-from .dataset import Crops, read_human_labels, read_manifest
+from .dataset import Crops, load_textures, read_human_labels, read_manifest
 from .widen import widen
 
 
@@ -61,20 +61,28 @@ class TrainOptions:
     #: Share of training samples whose background is relit (``synth.relit_background``, the person
     #: found once per crop by ``synth.person_mask``; the ladder: 0).
     background_share: float = 0.0
+    #: Folders of clean photos without faces whose crops teach focus alone (``synth.texture_crop``)
+    #: to ``texture_share`` of training samples; the ladder has none.
+    textures: list[str] = field(default_factory=list)
+    texture_share: float = 0.0
 
 
 class SynthSet(Dataset):
-    """Fresh degradations of clean crops; index i of epoch e always gives the same sample."""
+    """Fresh degradations of clean crops; index i of epoch e always gives the same sample, as
+    (image, labels, native size, which labels count): ``texture_share`` of the samples degrade a
+    crop of one of ``textures`` instead and count on focus only (``synth.TEXTURE_AXES``)."""
 
     def __init__(self, crops: np.ndarray, per_crop: int, seed: int, epoch: int = 0,
                  human: list[tuple[np.ndarray, np.ndarray]] | None = None, natives: np.ndarray | None = None,
                  soft_source_share: float | None = None, cast_sd: float | None = None,
-                 background_share: float = 0.0, persons: list[np.ndarray] | None = None):
+                 background_share: float = 0.0, persons: list[np.ndarray] | None = None,
+                 textures: list[np.ndarray] | None = None, texture_share: float = 0.0):
         self.crops, self.per_crop, self.seed, self.epoch = crops, per_crop, seed, epoch
         self.p_soft_source = synth.P_SOFT_SOURCE if soft_source_share is None else float(soft_source_share)
         self.cast_sd = synth.CAST_SD if cast_sd is None else float(cast_sd)
         self.background_share, self.persons = float(background_share), persons
         self.human = human or []
+        self.textures, self.texture_share = textures or [], float(texture_share)
         self.natives = natives if natives is not None else np.full(len(crops), 256)
 
     def __len__(self) -> int:
@@ -83,17 +91,24 @@ class SynthSet(Dataset):
     def __getitem__(self, i: int):
         rng = np.random.default_rng([self.seed, self.epoch, i])
         n = len(self.crops) * self.per_crop
+        counts = np.ones(3, np.float32)
+        texture = None
+        if self.textures and self.texture_share > 0 and rng.random() < self.texture_share:  # else no draw
+            texture = synth.texture_crop(self.textures[rng.integers(len(self.textures))], rng)
         if i >= n:  # a human-labelled crop, shown as labelled (flips only)
             img, lab = self.human[(i - n) % len(self.human)]
             img = img[:, ::-1] if rng.random() < 0.5 else img
             native = 256  # a labelled crop is judged as it is
+        elif texture is not None:  # judged as a sharp 256 px photo would be
+            img, lab, native = synth.sample(texture, rng, 256)
+            counts = synth.TEXTURE_AXES
         else:
             k = i % len(self.crops)
             img, lab, native = synth.sample(self.crops[k], rng, int(self.natives[k]), p_soft_source=self.p_soft_source,
                                             cast_sd=self.cast_sd, background_share=self.background_share,
                                             person=self.persons[k] if self.persons is not None else None)
         return (torch.from_numpy(np.array(img)).permute(2, 0, 1), torch.from_numpy(np.array(lab, np.float32)),
-                torch.tensor(float(native)))
+                torch.tensor(float(native)), torch.from_numpy(counts.copy()))
 
 
 def fixed_set(crops: np.ndarray, variants: int, seed: int, natives: np.ndarray | None = None,
@@ -184,17 +199,21 @@ def serial_opencv():
 EDGE_WIDTH = 0.15
 
 
-def edge_weighted_loss(p: torch.Tensor, y: torch.Tensor, edge_weight: float = 0.0) -> torch.Tensor:
-    """Smooth L1 per score, weighted 1 + ``edge_weight`` * exp(-((y - 0.5) / EDGE_WIDTH)^2).
+def edge_weighted_loss(p: torch.Tensor, y: torch.Tensor, edge_weight: float = 0.0,
+                       counts: torch.Tensor | None = None) -> torch.Tensor:
+    """Smooth L1 per score, weighted 1 + ``edge_weight`` * exp(-((y - 0.5) / EDGE_WIDTH)^2), and by
+    ``counts`` (0 for a label that must not count, such as a texture's lighting) when given.
 
     Good/bad accuracy and false rejects are decided at the edge: a face labelled 0.55 predicted 0.45
     is thrown away, one labelled 0.95 predicted 0.85 is not. A small network cannot be exact
     everywhere, so this spends more of it where the verdict flips; 0 gives the plain loss."""
     per = torch.nn.functional.smooth_l1_loss(p, y, beta=0.1, reduction="none")
-    if not edge_weight:
+    if not edge_weight and counts is None:
         return per.mean()
     w = 1.0 + edge_weight * torch.exp(-(((y - 0.5) / EDGE_WIDTH) ** 2))
-    return (per * w).sum() / w.sum()
+    if counts is not None:
+        w = w * counts
+    return (per * w).sum() / w.sum().clamp_min(1e-6)
 
 
 def device_name() -> str:
@@ -245,6 +264,12 @@ def _train(opt: TrainOptions, progress, log) -> Path:
     if opt.background_share > 0:  # GrabCut once per crop, not per sample
         persons = [synth.person_mask(c) for c in train_c.images]
         log(f"person masks of {len(persons)} crops for relit backgrounds")
+    textures = None
+    if opt.textures and opt.texture_share > 0:
+        textures, names = load_textures([Path(t) for t in opt.textures], log)
+        if not textures:
+            raise ValueError(f"no photo without a face of at least 256 px in {', '.join(opt.textures)}")
+        log(f"{len(textures)} texture photos teach focus to {opt.texture_share:.0%} of samples: {', '.join(names)}")
     config = dict(opt.config)
     if opt.width and not opt.init:
         config["width"] = opt.width
@@ -273,17 +298,17 @@ def _train(opt: TrainOptions, progress, log) -> Path:
     for epoch in range(start, opt.epochs):
         net.train()
         ds = SynthSet(train_c.images, opt.samples_per_crop, opt.seed, epoch, human, train_c.natives,
-                      opt.soft_source_share, opt.cast_sd, opt.background_share, persons)
+                      opt.soft_source_share, opt.cast_sd, opt.background_share, persons, textures, opt.texture_share)
         dl = DataLoader(ds, batch_size=opt.batch, shuffle=True, num_workers=opt.workers, drop_last=True,
                         pin_memory=dev == "cuda",
                         generator=torch.Generator().manual_seed(opt.seed + epoch))
         preds, labs, losses = [], [], []
         it = progress(dl, desc=f"epoch {epoch + 1}/{opt.epochs}") if progress else dl
-        for x, y, native in it:
+        for x, y, native, counts in it:
             x = x.to(dev, non_blocking=True).float().div_(255.0)
             y = y.to(dev, non_blocking=True)
             p = archs.run(net, x, native.to(dev))
-            loss = edge_weighted_loss(p, y, opt.edge_weight)
+            loss = edge_weighted_loss(p, y, opt.edge_weight, counts.to(dev) if textures else None)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
@@ -291,8 +316,9 @@ def _train(opt: TrainOptions, progress, log) -> Path:
                 with torch.no_grad():  # (GPUs multiply subnormals at full speed: no sync per step there)
                     flush_subnormals(net.state_dict())
             losses.append(float(loss.detach()))
-            preds.append(p.detach().float().cpu().numpy())
-            labs.append(y.cpu().numpy())
+            faces = counts.bool().all(1).numpy()  # the training metrics are the faces'
+            preds.append(p.detach().float().cpu().numpy()[faces])
+            labs.append(y.cpu().numpy()[faces])
         sched.step()
         precise_bn(net, bn_x, bn_n, dev)
         tm = metrics.iqa_metrics(np.concatenate(preds), np.concatenate(labs))
