@@ -16,7 +16,8 @@ With ``--by-face``, also each axis's errors per face and the model's median bias
 label) on that face's mid-range labels (0.3-0.8), beside its score on the face undegraded and a
 model-free sharpness (how much gradient energy a 1 px blur leaves), with the rank correlations of
 the bias with both: a bias that follows the model's own clean score and nothing measurable is the
-network judging each face's content, not label noise from a soft source.
+network judging each face's content, not label noise from a soft source. Last, the accuracy with
+each face's bias taken away, an oracle that bounds what removing the per-face pattern could gain.
 
 Usage: python scripts/false_rejects.py DATA_DIR [--model NAME|PATH ...] [--split test] [--variants 20] [--by-step]
        [--near-edge] [--by-face]
@@ -110,6 +111,9 @@ def by_face_table(p: np.ndarray, y: np.ndarray, clean: np.ndarray, crops: Crops,
             print(f"    {errors[k]:3d}  {bias[k]:+.3f}  {clean[k, j]:.2f}  {crops.rows[k]['crop']}")
         print(f"    bias vs score undegraded: Spearman {spearmanr(bias, clean[:, j]).statistic:+.2f}; "
               f"vs model-free sharpness: {spearmanr(bias, sharp).statistic:+.2f}")
+        unbiased = (p[:, j] - bias[face] >= tolerance) == (y[:, j] >= tolerance)
+        print(f"    accuracy {1 - wrong.mean():.3f}; with each face's bias taken away {unbiased.mean():.3f} "
+              "(an oracle: the most a per-face correction could gain)")
 
 
 def near_edge_table(p: np.ndarray, y: np.ndarray, tolerance: float) -> None:

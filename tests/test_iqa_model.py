@@ -733,6 +733,7 @@ def test_false_rejects_breaks_errors_down_by_step_edge_and_face(tiny_data):
     for axis in ("focus", "noise", "lighting"):
         assert f"  {axis}: errors, median bias on labels 0.3-0.8" in out
     assert out.count("bias vs score undegraded: Spearman") == 3
+    assert out.count("with each face's bias taken away") == 3
     assert sum("crops/" in line for line in out.splitlines()) == 3 * 2  # both faces, on every axis
     face = _face()  # a blur leaves less of a soft face's gradient energy to lose
     assert degrade.reblur_ratio(degrade.gaussian_blur(face, 1.5)) > degrade.reblur_ratio(face)
