@@ -16,7 +16,8 @@ from .scoring import QualityModel
 from .types import Box, Face, FaceResult, ImageResult, Tolerances
 
 
-def _faces(path: Path, detector: str, no_detect: bool, for_correction: bool = False):
+def _faces(path: Path, detector: str, no_detect: bool, for_correction: bool = False,
+           min_face: int = detection.MIN_FACE_SIDE):
     if no_detect:  # the full decode: for a correction, a RAW's with its 16 bits
         photo = read_photo(path, keep_16bit=for_correction and path.suffix.lower() in RAW_EXTENSIONS)
         h, w = photo.rgb.shape[:2]
@@ -25,19 +26,21 @@ def _faces(path: Path, detector: str, no_detect: bool, for_correction: bool = Fa
         crop = np.ascontiguousarray(cv2.resize(photo.rgb, (256, 256), interpolation=interp))
         return photo, [Face(box=Box(0, 0, w, h), crop=crop, native_size=min(h, w))]
     photo = read_photo(path, max_side=detection.DETECT_SIDE)
-    faces = detection.identify(photo, detector)
+    faces = detection.identify(photo, detector, min_side=min_face)
     return photo, faces or [detection.whole_image_face(photo)]
 
 
 def score_files(files: Sequence[Path], model: QualityModel, detector: str = detection.DEFAULT_DETECTOR,
-                no_detect: bool = False, tolerances: Tolerances | None = None) -> list[ImageResult]:
-    """Score the faces of each file (or each file as one face with ``no_detect``); copies nothing."""
+                no_detect: bool = False, tolerances: Tolerances | None = None,
+                min_face: int = detection.MIN_FACE_SIDE) -> list[ImageResult]:
+    """Score the faces of each file (or each file as one face with ``no_detect``), those too small to
+    judge (``min_face``, as ``Clairvoyance``) left out; copies nothing."""
     tol = tolerances or Tolerances()
     out = []
     for p in files:
         p = Path(p)
         try:
-            _, faces = _faces(p, detector, no_detect)
+            _, faces = _faces(p, detector, no_detect, min_face=min_face)
         except ImageLoadError as e:
             out.append(ImageResult(str(p), "error", error=str(e), reason=str(e)))
             continue

@@ -27,6 +27,12 @@ def _model_option(f):
                              "Default: the shipped learned model, else classical.")(f)
 
 
+def _min_face_option(f):
+    return click.option("--min-face", type=click.IntRange(0), default=detection.MIN_FACE_SIDE, show_default=True,
+                        metavar="PX", help="Smallest face judged: the side of its crop in original pixels "
+                                           "(about 1.5x the face). Smaller faces are left out; 0 judges all.")(f)
+
+
 def _tolerance_options(f):
     """``--tolerances F N L`` and ``--verdict``, handed to the command as one ``tolerances`` (Tolerances)."""
     from .verdict import DEFAULT_RULE, RULES
@@ -68,6 +74,7 @@ def main() -> None:
 @_model_option
 @click.option("--detector", type=click.Choice(sorted(detection.DETECTORS)), default=detection.DEFAULT_DETECTOR,
               show_default=True, help="Face detector.")
+@_min_face_option
 @click.option("--policy", type=click.Choice(["all", "largest"]), default="all", show_default=True,
               help="Group photos: every face must pass (all), or only the largest face (largest).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -82,7 +89,7 @@ def main() -> None:
 @click.option("--xmp-style", type=click.Choice(["adobe", "darktable"]), default="adobe", show_default=True,
               help="Sidecar name: IMG_1.xmp (Lightroom, Capture One) or IMG_1.CR3.xmp (darktable, digiKam).")
 @click.option("--no-cache", is_flag=True, help="Score every photo again (ignore OUTPUT/.clairvoyance/cache.sqlite).")
-def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, policy, workers, keep_crops,
+def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, min_face, policy, workers, keep_crops,
         no_correct, scope, dry_run, quiet, xmp, xmp_style, no_cache) -> None:
     """Select the good photos of INPUT_DIR into OUTPUT/Final/ and correct the others into
     OUTPUT/Final/generated/; write OUTPUT/report.json, report.csv and report.html. A rerun only scores
@@ -92,7 +99,7 @@ def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, p
     from .pipeline import Clairvoyance
 
     cv = Clairvoyance(model=_get_model(model), tolerances=tolerances, input_dir=input_dir,
-                      output_dir=output_dir, detector=detector, policy=policy, workers=workers,
+                      output_dir=output_dir, detector=detector, min_face=min_face, policy=policy, workers=workers,
                       keep_crops=keep_crops, dry_run=dry_run, correct=not no_correct, scope=scope,
                       cache=not no_cache, xmp=xmp_style if xmp else None)
     t0 = time.perf_counter()
@@ -128,12 +135,13 @@ def run(input_dir: Path, output_dir: Path | None, tolerances, model, detector, p
 @_model_option
 @click.option("--detector", type=click.Choice(sorted(detection.DETECTORS)), default=detection.DEFAULT_DETECTOR,
               show_default=True)
+@_min_face_option
 @_tolerance_options
-def score(files, as_json, no_detect, model, detector, tolerances) -> None:
+def score(files, as_json, no_detect, model, detector, min_face, tolerances) -> None:
     """Score the faces in FILES; copies nothing."""
     from .api import score_files
 
-    images = score_files(files, _get_model(model), detector, no_detect, tolerances)
+    images = score_files(files, _get_model(model), detector, no_detect, tolerances, min_face=min_face)
     if as_json:
         click.echo(json.dumps({"images": [r.as_dict() for r in images]}, indent=2, ensure_ascii=False))
     else:

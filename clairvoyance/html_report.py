@@ -176,14 +176,15 @@ def render(report: dict, results: Sequence[ImageResult], input_dir: Path, out_di
     filters = "".join(f'<label><input type="checkbox" value="{s}" checked> {s.replace("_", " ")} ({counts[s]})</label>'
                       for s in STATUSES)
     t = " ".join(f"{a} {tol[a]:.2f}" for a in AXES)
-    meta = json.dumps({k: report.get(k) for k in ("version", "model", "detector", "policy", "tolerances", "verdict")}
-                      ).replace("</", "<\\/")
+    smallest = f"&middot; faces from {int(report['min_face'])} px " if report.get("min_face") else ""
+    meta = json.dumps({k: report.get(k) for k in ("version", "model", "detector", "min_face", "policy", "tolerances",
+                                                  "verdict")}).replace("</", "<\\/")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Clairvoyance report: {len(results)} photos</title><style>{_CSS}</style></head>
 <body><header><h1>Clairvoyance: {len(results)} photos</h1>
 <p>tolerances {e(t)} &middot; model {e(str(report["model"]))} &middot; detector {e(str(report["detector"]))}
-&middot; policy {e(str(report["policy"]))} &middot; verdict {e(str(report.get("verdict", "per-axis")))}</p>
+{smallest}&middot; policy {e(str(report["policy"]))} &middot; verdict {e(str(report.get("verdict", "per-axis")))}</p>
 <div class="controls"><span id="filters">{filters}</span>
 <label>sort by <select id="sort"><option value="file">file name</option><option value="status">verdict</option>
 <option value="score">lowest score first</option><option value="scoredesc">highest score first</option></select></label>

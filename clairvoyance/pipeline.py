@@ -141,13 +141,15 @@ class Clairvoyance:
                  input_dir: str | os.PathLike | None = None, output_dir: str | os.PathLike | None = None,
                  detector: str = detection.DEFAULT_DETECTOR, policy: str = "all", workers: int = 1,
                  corrector: str | None = None, correct: bool = True, scope: str = "face", keep_crops: bool = False, dry_run: bool = False,
-                 cache: bool = True, xmp: str | None = None, html: bool = True):
+                 cache: bool = True, xmp: str | None = None, html: bool = True,
+                 min_face: int = detection.MIN_FACE_SIDE):
         self.model = model if isinstance(model, QualityModel) else get_model(model)
         self.tolerances = Tolerances.coerce(tolerances)
         self.input_dir = Path(input_dir) if input_dir is not None else None
         self.output_dir = Path(output_dir) if output_dir is not None else self.input_dir
         self.detector = detection.get_detector(detector)
         self.detector_name = detector
+        self.min_face = max(0, int(min_face))
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
         self.policy = policy
@@ -175,8 +177,10 @@ class Clairvoyance:
 
     # --- the stages, usable one by one ---------------------------------------------------------
     def identify(self, image: str | os.PathLike | Photo) -> list[Face]:
-        """Faces in ``image`` (path or Photo), largest first: boxes in original pixels + 256x256 crops."""
-        return detection.identify(image if isinstance(image, Photo) else Path(image), self.detector)
+        """Faces in ``image`` (path or Photo), largest first: boxes in original pixels + 256x256 crops;
+        faces whose crop is under ``min_face`` original pixels a side are too small to judge and left out."""
+        return detection.identify(image if isinstance(image, Photo) else Path(image), self.detector,
+                                  min_side=self.min_face)
 
     def classify(self, faces: Sequence[Face]) -> list[Scores]:
         """Scores in [0, 1] per axis for each face (batched through the model)."""
@@ -264,7 +268,7 @@ class Clairvoyance:
                 cache.close()
         pruned = sorted(self._pruned)
         report = report_dict(results, self.tolerances, self.model.label, self.detector_name, self.policy, skipped,
-                             pruned)
+                             pruned, self.min_face)
         if not self.dry_run:
             write_report(out_dir, report, results)
             if self.html:
@@ -276,8 +280,9 @@ class Clairvoyance:
     # --- resumable runs and sidecars (issue 6) ---------------------------------------------------
     @property
     def score_key(self) -> str:
-        """Everything that changes a photo's faces or scores: model, detector and crop geometry."""
-        return f"{self.model.label}|{self.detector_name}|crop {CROP_SIZE}+{CROP_MARGIN}|detect {DETECT_SIDE}"
+        """Everything that changes a photo's faces or scores: model, detector, smallest face, crop geometry."""
+        return (f"{self.model.label}|{self.detector_name}|min face {self.min_face}|crop {CROP_SIZE}+{CROP_MARGIN}"
+                f"|detect {DETECT_SIDE}")
 
     @property
     def decide_key(self) -> str:

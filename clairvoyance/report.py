@@ -13,9 +13,9 @@ REPORT_VERSION = 1
 
 
 def report_dict(images: list[ImageResult], tolerances: Tolerances, model: str, detector: str,
-                policy: str, skipped: list[str], pruned: list[str] | None = None) -> dict:
+                policy: str, skipped: list[str], pruned: list[str] | None = None, min_face: int | None = None) -> dict:
     """The report of a run; ``pruned`` lists the outputs of earlier runs that this one removed because a
-    photo's verdict changed."""
+    photo's verdict changed; ``min_face``, the smallest face side judged (original pixels)."""
     return {
         "version": REPORT_VERSION,
         "tolerances": tolerances.as_dict(),
@@ -23,6 +23,7 @@ def report_dict(images: list[ImageResult], tolerances: Tolerances, model: str, d
         "model": model,
         "detector": detector,
         "policy": policy,
+        "min_face": min_face,
         "images": [r.as_dict() for r in images],
         "skipped": skipped,
         "pruned": list(pruned or []),

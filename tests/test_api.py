@@ -232,6 +232,48 @@ def test_group_policy_all_judges_every_face_largest_only_the_main_subject(tmp_pa
     assert r.status == status
 
 
+def _far_away(hopper, astronaut, scale: float = 0.4) -> np.ndarray:
+    """Grace Hopper in front, and the astronaut shrunk to a face of about 40 px (a crop of about
+    63 px) beside her: a person in the background of a portrait."""
+    import cv2
+
+    small = cv2.resize(astronaut, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = np.full((hopper.shape[0], hopper.shape[1] + small.shape[1], 3), 90, np.uint8)
+    canvas[:, :hopper.shape[1]] = hopper
+    canvas[:small.shape[0], hopper.shape[1]:] = small
+    return canvas
+
+
+def test_faces_too_small_to_judge_are_left_out_unless_min_face_is_0(tmp_path, hopper, astronaut):
+    """The learned model reads a sharp 63 px face as blurred (scripts/check_small_faces.py): a
+    photographer culls by the people the photo is of, so the pipeline leaves such faces out."""
+    from clairvoyance import detection
+
+    path = write_jpeg(tmp_path / "in" / "portrait.jpg", _far_away(hopper, astronaut))
+    every = Clairvoyance(model="classical", min_face=0).identify(path)
+    assert len(every) == 2 and every[1].native_size < detection.MIN_FACE_SIDE <= every[0].native_size
+    [judged] = Clairvoyance(model="classical").identify(path)
+    assert judged.box == every[0].box and judged.native_size == every[0].native_size
+    res = Clairvoyance(input_dir=tmp_path / "in", dry_run=True).run(log=lambda m: None)  # the default model
+    [r] = res.images
+    assert r.status == "selected" and len(r.faces) == 1 and res.report["min_face"] == detection.MIN_FACE_SIDE
+    res = Clairvoyance(input_dir=tmp_path / "in", dry_run=True, correct=False, min_face=0).run(log=lambda m: None)
+    [r] = res.images
+    assert r.status == "rejected" and r.faces[1].failed and "focus" in r.faces[1].failed  # sharp, but small
+
+
+def test_a_photo_whose_faces_are_all_too_small_is_judged_whole(tmp_path, astronaut):
+    import cv2
+
+    small = cv2.resize(astronaut, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
+    canvas = np.full((400, 400, 3), 90, np.uint8)
+    canvas[100:100 + small.shape[0], 100:100 + small.shape[1]] = small
+    write_jpeg(tmp_path / "in" / "far.jpg", canvas)
+    res = Clairvoyance(model="classical", input_dir=tmp_path / "in", dry_run=True).run(log=lambda m: None)
+    [r] = res.images
+    assert r.status == "no_face" and r.faces[0].whole_image
+
+
 def test_a_face_too_degraded_to_correct_is_rejected_not_corrected(tmp_path):
     """Beyond the correctors' range a generator would only invent texture (and could fool the IQA)."""
     import numpy as np

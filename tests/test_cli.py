@@ -244,6 +244,22 @@ def test_score_prints_one_line_per_face(cli, tmp_path, two_people):
     assert "face 1" in lines[0] and all(f"{a}=" in lines[0] for a in AXES)
 
 
+def test_min_face_sets_the_smallest_face_judged_by_score_and_run(cli, tmp_path, two_people):
+    import cv2
+
+    far = cv2.resize(two_people, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)  # crops of 84 and 158 px
+    f = write_jpeg(tmp_path / "in" / "far.jpg", far)
+    faces = lambda *opt: len(cli("score", *CLASSICAL, *opt, f).stdout.strip().splitlines())
+    assert (faces(), faces("--min-face", "0"), faces("--min-face", "200")) == (1, 2, 1)  # 200: judged whole
+    assert "whole" not in cli("score", "--json", *CLASSICAL, f).stdout
+    assert '"whole_image": true' in cli("score", "--json", *CLASSICAL, "--min-face", "200", f).stdout
+    r = cli("run", *CLASSICAL, tmp_path / "in", "-o", tmp_path / "out", "--min-face", "0", "--no-correct", "-q")
+    assert r.exit_code in (0, 1), r.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["min_face"] == 0 and len(report["images"][0]["faces"]) == 2
+    assert cli("score", "--min-face", "-1", f).exit_code == 2
+
+
 def test_score_json_prints_images_like_the_report(cli, good_jpeg, tmp_path, coffee):
     nf = write_jpeg(tmp_path / "coffee.jpg", coffee)
     r = cli("score", "--json", *CLASSICAL, good_jpeg, nf)

@@ -838,3 +838,25 @@ def test_train_iqa_trains_focus_on_texture_photos_and_needs_them_for_a_share(tin
     assert "1 texture photos teach focus to 50% of samples: coffee.png" in r.output
     opts = __import__("json").loads((tmp_path / "run" / "options.json").read_text())
     assert opts["textures"] == [str(textures)] and opts["texture_share"] == 0.5
+
+
+def test_check_small_faces_shrinks_faces_to_each_side_and_blurs_them_there(tiny_data):
+    script = Path(__file__).resolve().parents[1] / "scripts" / "check_small_faces.py"
+    sys.path.insert(0, str(script.parent))
+    try:
+        import check_small_faces
+    finally:
+        sys.path.pop(0)
+    face = _face()
+    sharp, soft = check_small_faces.at_side(face, 64), check_small_faces.at_side(face, 64, 0.7)
+    assert sharp.shape == soft.shape == (256, 256, 3)
+    assert degrade.reblur_ratio(soft) > degrade.reblur_ratio(sharp) > degrade.reblur_ratio(face)
+    rows = dataset.read_manifest(tiny_data)
+    dataset.write_manifest(tiny_data, [{**r, "split": "test"} for r in rows])
+    done = subprocess.run([sys.executable, str(script), str(tiny_data), "--model", "iqa-fast"],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = [line.split() for line in done.stdout.splitlines()[2:]]
+    assert [int(row[0]) for row in table] == list(check_small_faces.SIDES)
+    median_sharp = [float(row[1].rstrip(",")) for row in table]
+    assert median_sharp[0] < 0.5 < median_sharp[-1]  # a 48 px face reads as blurred, a 160 px one does not

@@ -23,6 +23,13 @@ CROP_SIZE = 256
 CROP_MARGIN = 0.25
 #: Longest side of the reduced decode that detection runs on.
 DETECT_SIDE = 960
+#: Smallest face judged by the pipeline, as the side of its crop in original pixels (the face box
+#: and its margin; a face box of about 64 px). The quality model learnt faces of 128 px and more, and
+#: below this it reads a sharp face's lack of pixels as blur: sharp held-out faces pass 95% at 96 px,
+#: 53% at 80 and 7% at 64, while the same faces blurred by 0.7 px at their size all fail
+#: (``scripts/check_small_faces.py``). Smaller faces (a crowd, people far away) are left out, as a
+#: photographer culls by the people the photo is of; a photo with none larger is judged whole.
+MIN_FACE_SIDE = 96
 
 DETECTORS: dict[str, type[Detector]] = {"yunet": YuNetDetector, "scrfd": SCRFDDetector, "haar": HaarDetector}
 DEFAULT_DETECTOR = "yunet"
@@ -65,8 +72,9 @@ def whole_image_face(photo: Photo) -> Face:
 
 
 def identify(photo: Photo | str, detector: str | Detector = DEFAULT_DETECTOR,
-             min_confidence: float | None = None) -> list[Face]:
-    """Find the faces in ``photo`` (a Photo or a path), largest first.
+             min_confidence: float | None = None, min_side: int = 0) -> list[Face]:
+    """Find the faces in ``photo`` (a Photo or a path), largest first; with ``min_side``, only those
+    whose crop is at least that many original pixels a side (the pipeline's ``MIN_FACE_SIDE``).
 
     Detection runs on a reduced decode for speed; each crop is cut from the coarsest decode that still
     gives every face at least 256 px (the full-resolution original when a face is small).
@@ -87,8 +95,12 @@ def identify(photo: Photo | str, detector: str | Detector = DEFAULT_DETECTOR,
     if not faces:
         return []
     faces.sort(key=lambda f: f.box.area, reverse=True)
-    source = photo
     squares = [square_box(f.box, W, H) for f in faces]
+    kept = [(f, sq) for f, sq in zip(faces, squares) if sq.w >= min_side]
+    if not kept:
+        return []
+    faces, squares = [f for f, _ in kept], [sq for _, sq in kept]
+    source = photo
     need = min(1.0, CROP_SIZE / min(sq.w for sq in squares))  # decode scale that keeps every crop >= 256 px
     if photo.scale < need:
         # re-decode only as finely as the smallest face needs (JPEG DCT scaling: 1/2 costs a third of 1/1)
@@ -115,5 +127,5 @@ def _clip(b: Box, W: int, H: int) -> Box:
     return Box(x0, y0, max(0, x1 - x0), max(0, y1 - y0))
 
 
-__all__ = ["DETECTORS", "DEFAULT_DETECTOR", "Detection", "Detector", "get_detector", "identify",
+__all__ = ["DETECTORS", "DEFAULT_DETECTOR", "MIN_FACE_SIDE", "Detection", "Detector", "get_detector", "identify",
            "square_box", "crop_square", "whole_image_face", "CROP_SIZE"]

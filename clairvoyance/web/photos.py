@@ -70,7 +70,8 @@ def analyse(state: WebState, p: Path) -> Analysis:
     def make() -> Analysis:
         with state.compute_lock:
             photo = read_photo(p, max_side=DETECT_SIDE)
-            faces = detection.identify(photo, state.detector) or [detection.whole_image_face(photo)]
+            faces = (detection.identify(photo, state.detector, min_side=state.min_face)
+                     or [detection.whole_image_face(photo)])
             scores = state.model.predict([f.crop for f in faces], [f.native_size for f in faces])
         return Analysis(p, photo.size, tuple(faces), tuple(scores))
 
@@ -112,7 +113,7 @@ def correction(state: WebState, path: str | None, upload: str | None, face: int,
 
     with state.compute_lock:
         full = read_photo(p)
-        cv = Clairvoyance(model=state.model, tolerances=tolerances, detector=state.detector)
+        cv = Clairvoyance(model=state.model, tolerances=tolerances, detector=state.detector, min_face=state.min_face)
         # as `run` does: axes the correction pushed over get a second round, unless the axes were chosen
         fixed, crops, scores, done = cv.correct_and_rejudge(
             full.rgb, list(a.faces), [axes if i == face else [] for i in range(len(a.faces))], second_round=not asked)

@@ -60,6 +60,8 @@ class WebState:
     db: Storage
     model_name: str | None = None
     detector: str = detection.DEFAULT_DETECTOR
+    #: Smallest face judged (``detection.MIN_FACE_SIDE``), as in ``run``.
+    min_face: int = detection.MIN_FACE_SIDE
     tolerances: Tolerances = field(default_factory=Tolerances)
     max_upload_bytes: int = 50_000_000
     upload_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="clairvoyance-uploads-")))
