@@ -68,8 +68,12 @@ def test_scores_are_the_models_scores_of_the_same_face(client, folders):
 
 
 def test_a_photo_without_a_face_is_scored_as_a_whole(client):
-    [face] = client.get("/api/photo", params={"path": "coffee.jpg"}).json()["faces"]
+    from clairvoyance.detection import MIN_FACE_SIDE
+
+    d = client.get("/api/photo", params={"path": "coffee.jpg"}).json()
+    [face] = d["faces"]
     assert face["whole_image"] is True and face["box"] == [0, 0, 600, 400]
+    assert d["min_face"] == client.get("/api/info").json()["min_face"] == MIN_FACE_SIDE  # faces judged, as in run
 
 
 def test_the_image_and_thumbnails_are_jpegs_of_the_photo(client):

@@ -98,6 +98,8 @@ def test_open_a_photo_see_boxes_and_scores_and_the_verdict_follows_the_tolerance
     expect(page.locator(".viewer .box.fail")).to_have_count(1)
     page.keyboard.press("Home")  # and back: the verdict is computed live from the scores
     expect(verdict).to_have_attribute("data-verdict", "pass")
+    page.click('.thumb[data-path="coffee.jpg"]')  # no person: the whole photo is the subject, and it says why
+    expect(page.locator("#faces h3")).to_have_text("1 subject (no face of 96 px or more found)")
 
 
 def test_the_verdict_rule_can_be_switched_and_explains_a_face_that_fails_on_the_sum(page):

@@ -74,7 +74,7 @@ def create_app(photo_dir: str | os.PathLike | None = None, db_path: str | os.Pat
     def info() -> dict:
         return {"version": __version__, "photo_dir": photo.name if photo else None,
                 "dataset": data.name if data else None, "model": state.model.label,
-                "detector": detector, "tolerances": state.tolerances.as_dict(),
+                "detector": detector, "min_face": state.min_face, "tolerances": state.tolerances.as_dict(),
                 "verdict": state.tolerances.rule, "max_upload_mb": state.max_upload_bytes / 1e6,
                 "schema_version": state.db.version}
 

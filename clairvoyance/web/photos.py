@@ -88,7 +88,7 @@ def photo_data(state: WebState, path: str | None, upload: str | None) -> dict:
         "name": Path(path).name if path is not None else "uploaded photo",
         "width": a.size[0], "height": a.size[1],
         "image": f"/api/image?{q}",
-        "model": state.model.label, "detector": state.detector,
+        "model": state.model.label, "detector": state.detector, "min_face": state.min_face,
         "tolerances": state.tolerances.as_dict(), "verdict": state.tolerances.rule,
         "faces": [{"index": i, "box": f.box.as_list(), "whole_image": f.whole_image, "native_size": f.native_size,
                    "scores": s.as_dict(), "crop": images.data_url(images.jpeg(f.crop))}

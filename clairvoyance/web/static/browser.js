@@ -93,7 +93,8 @@ function update() {
     if (box) box.classList.toggle("fail", failedAxes(f.scores).length > 0);
   }
   const faces = document.getElementById("faces");
-  faces.replaceChildren(el("h3", {}, `${p.faces.length} ${p.faces[0] && p.faces[0].whole_image ? "subject (no face found)" : "face(s)"}`),
+  const found = p.faces[0] && p.faces[0].whole_image ? `subject (no face of ${p.min_face} px or more found)` : "face(s)";
+  faces.replaceChildren(el("h3", {}, `${p.faces.length} ${found}`),
     ...p.faces.map((f) => {
       const failed = failedAxes(f.scores);
       return el("div", { class: "face", "data-face": f.index },
