@@ -860,3 +860,30 @@ def test_check_small_faces_shrinks_faces_to_each_side_and_blurs_them_there(tiny_
     assert [int(row[0]) for row in table] == list(check_small_faces.SIDES)
     median_sharp = [float(row[1].rstrip(",")) for row in table]
     assert median_sharp[0] < 0.5 < median_sharp[-1]  # a 48 px face reads as blurred, a 160 px one does not
+
+
+def test_training_can_show_tiny_faces_whose_blur_counts_in_their_own_pixels_without_changing_the_ladder():
+    from clairvoyance.training.train_iqa import SynthSet
+
+    crop = _face()
+    rng = lambda i: np.random.default_rng([5, i])
+    for i in range(8):  # no share: the ladder's sample, draw for draw
+        assert np.array_equal(synth.sample(crop, rng(i))[0], synth.sample(crop, rng(i), p_tiny=0.0)[0])
+    assert all(synth.small_face(crop, rng(i))[1] >= synth.SMALL_FACE_MIN for i in range(8))
+
+    def blurred_small(p_tiny: float) -> tuple[list[int], list[float]]:
+        natives, labels = [], []
+        for i in range(240):
+            steps: list[str] = []
+            _, lab, native = synth.sample(crop, rng(i), 256, steps, p_soft_source=0.0, p_tiny=p_tiny)
+            if native < 256 and "blur" in steps:
+                natives.append(native)
+                labels.append(float(lab[0]))
+        return natives, labels
+
+    tiny, ladder = blurred_small(1.0), blurred_small(0.0)
+    assert tiny[0] and all(synth.TINY_FACE_MIN <= n < synth.SMALL_FACE_MIN for n in tiny[0])
+    assert all(n >= synth.SMALL_FACE_MIN for n in ladder[0])
+    # the same blurs of the upscaled crop are a smaller part of a tiny face's own pixels: higher labels
+    assert np.median(tiny[1]) > np.median(ladder[1]) + 0.1
+    assert SynthSet(crop[None], 4, 5, tiny_face_share=0.5).tiny_face_share == 0.5

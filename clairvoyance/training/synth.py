@@ -138,9 +138,16 @@ def texture_crop(photo: np.ndarray, rng: np.random.Generator, tries: int = 8) ->
     return best
 
 
-def small_face(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """As if the face had ``n`` < 256 native pixels and was upscaled by the pipeline; returns ``n`` too."""
-    n = int(rng.uniform(128, 240))
+#: Smallest native side of the ladder's small faces; training can show smaller ones (``p_tiny``).
+SMALL_FACE_MIN = 128
+#: Smallest native side of a tiny face (``p_tiny``): the pipeline's ``detection.MIN_FACE_SIDE`` and below.
+TINY_FACE_MIN = 64
+
+
+def small_face(img: np.ndarray, rng: np.random.Generator, tiny: bool = False) -> tuple[np.ndarray, int]:
+    """As if the face had ``n`` < 256 native pixels and was upscaled by the pipeline; returns ``n`` too.
+    ``tiny``: ``n`` below ``SMALL_FACE_MIN``, from ``TINY_FACE_MIN``."""
+    n = int(rng.uniform(TINY_FACE_MIN, SMALL_FACE_MIN)) if tiny else int(rng.uniform(SMALL_FACE_MIN, 240))
     small = cv2.resize(img, (n, n), interpolation=cv2.INTER_AREA)
     return cv2.resize(small, (256, 256), interpolation=cv2.INTER_CUBIC), n
 
@@ -253,7 +260,7 @@ def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _same) ->
 def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
            steps: list[str] | None = None, p_soft_source: float = P_SOFT_SOURCE,
            cast_sd: float = CAST_SD, background_share: float = 0.0,
-           person: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+           person: np.ndarray | None = None, p_tiny: float = 0.0) -> tuple[np.ndarray, np.ndarray, int]:
     """One degraded version of a clean 256x256 crop of a face of ``native`` pixels, its labels
     (focus, noise, lighting) and the face's native size after the degradation (what the
     pipeline would pass to the model). A low-resolution source keeps its native size: the photo
@@ -261,13 +268,17 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
     the names of the degradations applied (to see which ones a model gets wrong). ``p_soft_source``
     is the share of low-resolution sources, ``cast_sd`` the spread of colour casts and
     ``background_share`` the share of relit backgrounds, given the crop's ``person_mask``
-    (training may show more of these than the evaluation ladder has)."""
+    (training may show more of these than the evaluation ladder has). ``p_tiny`` is the share of
+    small faces drawn below ``SMALL_FACE_MIN`` native pixels (training's option: the ladder has none,
+    and draws nothing without it); a tiny face's blur counts in its own pixels, scaled to a face of
+    ``SMALL_FACE_MIN``: a face of 64-128 px is at the edge when blurred by half a pixel of its own, as
+    a 128 px face is."""
     done = steps if steps is not None else []
     img = augment(crop, rng, cast_sd, background_share, person)
     native = min(int(native), 256)
     small_side = 0
     if rng.random() < 0.25:
-        img, small_side = small_face(img, rng)
+        img, small_side = small_face(img, rng, p_tiny > 0 and rng.random() < p_tiny)
         native = min(native, small_side)
         done.append("small_face")
     sigma = noise_sd = 0.0
@@ -307,6 +318,8 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
         img = camera_sharpen(img)
     if sharpen is not None:
         done.append("sharpen")
+    if small_side and small_side < SMALL_FACE_MIN:  # blur in the tiny face's own pixels, as at 128 px
+        sigma *= small_side / SMALL_FACE_MIN
     labels = np.array([scale.score_from_strength("focus", sigma), scale.score_from_strength("noise", noise_sd),
                        scale.score_from_strength("lighting", lighting_ev)], np.float32)
     return img, labels, native
