@@ -123,13 +123,13 @@ def equivalent_blur_sigma(clean: np.ndarray, soft: np.ndarray, mask: np.ndarray 
     return float(_SIGMA_GRID[i])
 
 
-def gradient_energy(img: np.ndarray, middle: bool = True) -> float:
-    """Mean squared Sobel gradient of the luminance (8-bit units), on the crop's middle half when
-    ``middle`` (a face crop's face): how much detail there is to judge focus on."""
+def gradient_energy(img: np.ndarray) -> float:
+    """Mean squared Sobel gradient of the luminance (8-bit units) on the crop's middle half (a face
+    crop's face): how much detail there is to judge focus on."""
     g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) if img.ndim == 3 else img.astype(np.float32)
     e = cv2.Sobel(g, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(g, cv2.CV_32F, 0, 1) ** 2
     h, w = e.shape
-    return float((e[h // 4:h - h // 4, w // 4:w - w // 4] if middle else e).mean())
+    return float(e[h // 4:h - h // 4, w // 4:w - w // 4].mean())
 
 
 def reblur_ratio(img: np.ndarray) -> float:

@@ -119,7 +119,8 @@ def texture_crop(photo: np.ndarray, rng: np.random.Generator, tries: int = 8) ->
 
     Why textures: with a couple of hundred training faces, the network partly judges focus by each
     face's look (skin, make-up) instead of by its blur; the same blur on buildings, leaves and
-    fabric teaches what blur itself looks like."""
+    fabric might teach what blur itself looks like. (Tried as version 16: a tie on held-out faces,
+    not shipped; the README's model card has the figures.)"""
     h, w = photo.shape[:2]
     top = min(h, w) / 256
     if top < 1:
