@@ -97,7 +97,7 @@ class SynthSet(Dataset):
         n = len(self.crops) * self.per_crop
         counts = np.ones(3, np.float32)
         texture = None
-        if self.textures and self.texture_share > 0 and rng.random() < self.texture_share:  # else no draw
+        if i < n and self.textures and self.texture_share > 0 and rng.random() < self.texture_share:  # else no draw
             texture = synth.texture_crop(self.textures[rng.integers(len(self.textures))], rng)
         if i >= n:  # a human-labelled crop, shown as labelled (flips only)
             img, lab = self.human[(i - n) % len(self.human)]
