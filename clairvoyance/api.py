@@ -44,7 +44,7 @@ def score_files(files: Sequence[Path], model: QualityModel, detector: str = dete
         except ImageLoadError as e:
             out.append(ImageResult(str(p), "error", error=str(e), reason=str(e)))
             continue
-        scores = model.predict([f.crop for f in faces], [f.native_size for f in faces])
+        scores = model.score_faces(faces)
         res = tuple(FaceResult(f.box, s, tuple(tol.failed(s)), f.whole_image) for f, s in zip(faces, scores))
         failing = any(r.failed for r in res)
         status = "no_face" if faces[0].whole_image else ("rejected" if failing else "selected")
@@ -72,7 +72,7 @@ def correct_files(files: Sequence[Path], metric: str, no_detect: bool, output_di
             photo, faces = _faces(p, detection.DEFAULT_DETECTOR, no_detect, for_correction=True)
             full = full_decode(p, photo)  # as in a run: a RAW from its 16-bit demosaic, not its preview
             if metric == "auto":
-                scores = model.predict([f.crop for f in faces], [f.native_size for f in faces])
+                scores = model.score_faces(faces)
                 axes = [tol.failed(s) for s in scores]
             else:
                 axes = [[metric] for _ in faces]

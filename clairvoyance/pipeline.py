@@ -20,12 +20,13 @@ import numpy as np
 from . import detection
 from .cache import RunCache, clean_partial_files
 from .correction import ORDER, get_corrector, paste_back
-from .detection import CROP_MARGIN, CROP_SIZE, DETECT_SIDE, crop_square, square_box
+from .detection import CROP_MARGIN, CROP_SIZE, DETECT_SIDE, SCENE_SIDE, crop_square, square_box
 from .errors import ClairvoyanceError, ImageLoadError
 from .images import HEIF_EXTENSIONS, IMAGE_EXTENSIONS, RAW_EXTENSIONS, UNSUPPORTED_PHOTO_EXTENSIONS, Photo, read_photo
 from .publish import copy_file, encode_image, remove_output, write_bytes
 from .report import report_dict, write_report
 from .scoring import QualityModel, get_model
+from .scoring.base import SCENE_BEST_SHARE
 from .types import AXES, Box, Face, FaceResult, ImageResult, Scores, Tolerances
 from .xmp import XMP_STYLES, sidecar_paths as xmp_sidecars
 
@@ -116,12 +117,13 @@ def explain(faces: Sequence[FaceResult], judged: Sequence[int], tol: Tolerances)
     parts = []
     for i in judged:
         f = faces[i]
+        where = "on the whole image" if f.whole_image else f"on face {i + 1}"
         below = [a for a in f.failed if getattr(f.scores, a) < getattr(tol, a)]
-        parts += [f"{a} {getattr(f.scores, a):.2f} < {getattr(tol, a):.2f} on face {i + 1}" for a in below]
+        parts += [f"{a} {getattr(f.scores, a):.2f} < {getattr(tol, a):.2f} {where}" for a in below]
         if len(below) < len(f.failed):  # failed on the sum, not (only) on one axis
             counted = [a for a in AXES if getattr(tol, a) > 0 and getattr(f.scores, a) < 0.995]
             parts.append(f"{' + '.join(f'{a} {getattr(f.scores, a):.2f}' for a in counted)} use "
-                         f"{tol.budget_used(f.scores):.2f} of the allowance on face {i + 1}")
+                         f"{tol.budget_used(f.scores):.2f} of the allowance {where}")
     return "; ".join(parts)
 
 
@@ -183,12 +185,9 @@ class Clairvoyance:
                                   min_side=self.min_face)
 
     def classify(self, faces: Sequence[Face]) -> list[Scores]:
-        """Scores in [0, 1] per axis for each face (batched through the model)."""
-        out: list[Scores] = []
-        for i in range(0, len(faces), BATCH):
-            chunk = faces[i : i + BATCH]
-            out += self.model.predict([f.crop for f in chunk], [f.native_size for f in chunk])
-        return out
+        """Scores in [0, 1] per axis for each face (batched through the model); a whole image from its
+        best areas (``QualityModel.score_faces``)."""
+        return self.model.score_faces(faces, BATCH)
 
     def correct(self, image: np.ndarray, faces: Sequence[Face], failed: Sequence[Sequence[str]]) -> np.ndarray:
         """``image`` with each face corrected on its failed axes (in ORDER) and pasted back seamlessly.
@@ -282,7 +281,7 @@ class Clairvoyance:
     def score_key(self) -> str:
         """Everything that changes a photo's faces or scores: model, detector, smallest face, crop geometry."""
         return (f"{self.model.label}|{self.detector_name}|min face {self.min_face}|crop {CROP_SIZE}+{CROP_MARGIN}"
-                f"|detect {DETECT_SIDE}")
+                f"|detect {DETECT_SIDE}|scene {SCENE_SIDE} best {SCENE_BEST_SHARE}")
 
     @property
     def decide_key(self) -> str:

@@ -31,7 +31,9 @@ class Face:
 
     ``whole_image`` is True when no face was found and the whole photo stands in as the subject.
     ``native_size`` is the side in original pixels that the crop was resized from (small faces are
-    upscaled, which the quality model must not mistake for blur).
+    upscaled, which the quality model must not mistake for blur). ``tiles``, for a whole image, are
+    256x256 areas covering it at its own pixels: a scene's subject is unknown, so it is judged on
+    its best areas (``QualityModel.score_faces``), not on one reduced square.
     """
 
     box: Box
@@ -39,6 +41,7 @@ class Face:
     confidence: float = 1.0
     whole_image: bool = False
     native_size: int = 256
+    tiles: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

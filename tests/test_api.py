@@ -207,6 +207,62 @@ def test_run_scores_a_photo_without_faces_as_a_whole_and_flags_it(tmp_path, coff
     assert set(r.faces[0].scores.as_dict()) == set(AXES)
 
 
+def test_a_scene_is_cut_into_areas_that_cover_its_view():
+    from clairvoyance.detection import scene_tiles
+
+    img = np.arange(600 * 400 * 3, dtype=np.uint32).astype(np.uint8).reshape(400, 600, 3)
+    tiles = scene_tiles(img)
+    assert tiles.shape == (2 * 3, 256, 256, 3)  # as few as cover it, no resizing below the view's side
+    assert (tiles[0] == img[:256, :256]).all() and (tiles[-1] == img[-256:, -256:]).all()
+    big = scene_tiles(np.zeros((2000, 3000, 3), np.uint8))  # seen at SCENE_SIDE px on its long side
+    assert big.shape == (3 * 4, 256, 256, 3)
+    assert scene_tiles(np.zeros((200, 900, 3), np.uint8)) is None  # smaller than one area
+
+
+def test_a_whole_image_is_judged_on_its_best_quarter_of_areas():
+    from clairvoyance.scoring.base import best_share
+
+    rows = np.array([[0.9, 0.1, 0.5], [0.1, 0.2, 0.6], [0.2, 0.9, 0.7], [0.3, 0.3, 0.8],
+                     [0.4, 0.4, 0.1], [0.0, 0.0, 0.0], [0.1, 0.1, 0.1], [0.8, 0.5, 0.2]])
+    assert np.allclose(best_share(rows), [0.85, 0.7, 0.75])  # per axis, the mean of the best 2 of 8
+    assert np.allclose(best_share(rows[:4]), [0.9, 0.9, 0.8])  # of 4: the best one
+    assert np.allclose(best_share(rows[:1]), rows[0])
+
+
+def test_the_shipped_model_passes_a_sharp_scene_and_fails_it_blurred_or_grainy(tmp_path, coffee):
+    """Judged on one reduced square, this sharp photo scored focus 0.71; on its areas it passes,
+    and the same photo blurred by 3 px or with grain of 20 levels fails."""
+    rng = np.random.default_rng(0)
+    for name, img in [("sharp", coffee), ("blurred", degrade.gaussian_blur(coffee, 3.0)),
+                      ("grainy", degrade.sensor_noise(coffee, 20.0, rng, chroma=0.3, signal_dependence=0.5))]:
+        write_jpeg(tmp_path / "in" / f"{name}.jpg", img, quality=95)
+    res = Clairvoyance(input_dir=tmp_path / "in", correct=False).run(log=lambda m: None)
+    got = {r.file: r for r in res.images}
+    assert all(r.status == "no_face" and r.faces[0].whole_image for r in res.images)
+    assert got["sharp.jpg"].outputs and not got["sharp.jpg"].faces[0].failed
+    assert got["blurred.jpg"].faces[0].failed == ("focus",) and not got["blurred.jpg"].outputs
+    assert "noise" in got["grainy.jpg"].faces[0].failed and not got["grainy.jpg"].outputs
+    assert "on the whole image" in got["grainy.jpg"].reason
+
+
+def test_check_scenes_judges_only_photos_without_a_judged_face_and_fails_them_blurred(tmp_path, coffee, astronaut):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    write_jpeg(tmp_path / "coffee.jpg", coffee, quality=95)
+    write_jpeg(tmp_path / "astronaut.jpg", astronaut)  # a person: not a scene
+    script = Path(__file__).resolve().parents[1] / "scripts" / "check_scenes.py"
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert "1 photos" in lines[0]
+    rows = {line[:12].strip(): line[12:].split() for line in lines[2:]}
+    assert list(rows)[:4] == ["clean", "blur 1 px", "blur 2 px", "blur 3 px"] and len(rows) == 10
+    tiles_pass = {k: v[8] for k, v in rows.items()}  # square: focus noise lighting pass (per-axis); tiles: the same
+    assert tiles_pass["clean"] == "100%" and tiles_pass["blur 3 px"] == tiles_pass["grain 20"] == "0%"
+
+
 def test_run_needs_an_existing_input_folder(tmp_path):
     from clairvoyance import ClairvoyanceError
 

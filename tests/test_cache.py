@@ -145,9 +145,9 @@ def test_a_killed_run_resumes_with_no_duplicate_or_half_written_output(shoot, tm
     out = tmp_path / "out"
     env = {**os.environ, "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    # writes in order: astronaut copy and sidecar, blurred and coffee sidecars, dark's corrected copy,
-    # dark's "before" face crop (killed half-way through this one), ...
-    p = subprocess.run([sys.executable, "-c", KILLER, "6", "run", str(shoot), "-o", str(out), "--model", "classical",
+    # writes in order: astronaut copy and sidecar, blurred sidecar, coffee copy (a sharp scene) and sidecar,
+    # dark's corrected copy, dark's "before" face crop (killed half-way through this one), ...
+    p = subprocess.run([sys.executable, "-c", KILLER, "7", "run", str(shoot), "-o", str(out), "--model", "classical",
                         "--xmp", "-q"], env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == -9, p.stderr
     assert [p.name for p in out.rglob("*.part")] and not (out / "report.json").exists()  # really killed mid-write

@@ -30,6 +30,8 @@ DETECT_SIDE = 960
 #: (``scripts/check_small_faces.py``). Smaller faces (a crowd, people far away) are left out, as a
 #: photographer culls by the people the photo is of; a photo with none larger is judged whole.
 MIN_FACE_SIDE = 96
+#: Long side of the view a photo without a judged face is seen at (``scene_tiles``): the reduced decode's.
+SCENE_SIDE = DETECT_SIDE
 
 DETECTORS: dict[str, type[Detector]] = {"yunet": YuNetDetector, "scrfd": SCRFDDetector, "haar": HaarDetector}
 DEFAULT_DETECTOR = "yunet"
@@ -62,13 +64,31 @@ def crop_square(rgb: np.ndarray, square: Box, size: int = CROP_SIZE) -> np.ndarr
     return np.ascontiguousarray(cv2.resize(patch, (size, size), interpolation=interp))
 
 
+def scene_tiles(rgb: np.ndarray, side: int = SCENE_SIDE, size: int = CROP_SIZE) -> np.ndarray | None:
+    """``size`` x ``size`` areas covering ``rgb`` seen at ``side`` px on its long side (never enlarged):
+    as few as cover it, overlapping evenly; None when the view is smaller than one area. At that view a
+    photo is judged as seen full screen: a 2 px blur there is a miss, pixel-level softness of a large
+    original is not."""
+    h, w = rgb.shape[:2]
+    f = min(1.0, side / max(h, w))
+    if f < 1.0:
+        rgb = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+        h, w = rgb.shape[:2]
+    if min(h, w) < size:
+        return None
+    ys = np.linspace(0, h - size, math.ceil(h / size)).round().astype(int)
+    xs = np.linspace(0, w - size, math.ceil(w / size)).round().astype(int)
+    return np.stack([rgb[y : y + size, x : x + size] for y in ys for x in xs])
+
+
 def whole_image_face(photo: Photo) -> Face:
-    """The whole photo as the subject (used when no face is found): its centre square, resized."""
+    """The whole photo as the subject (used when no face is found): its centre square, resized, as its
+    picture, and the ``scene_tiles`` it is judged on."""
     h, w = photo.rgb.shape[:2]
     sq = square_box(Box(0, 0, w, h), w, h, margin=0.0)
     W, H = photo.size
     return Face(box=Box(0, 0, W, H), crop=crop_square(photo.rgb, sq), whole_image=True,
-                native_size=int(round(sq.w / photo.scale)))
+                native_size=int(round(sq.w / photo.scale)), tiles=scene_tiles(photo.rgb))
 
 
 def identify(photo: Photo | str, detector: str | Detector = DEFAULT_DETECTOR,
@@ -128,4 +148,4 @@ def _clip(b: Box, W: int, H: int) -> Box:
 
 
 __all__ = ["DETECTORS", "DEFAULT_DETECTOR", "MIN_FACE_SIDE", "Detection", "Detector", "get_detector", "identify",
-           "square_box", "crop_square", "whole_image_face", "CROP_SIZE"]
+           "square_box", "crop_square", "whole_image_face", "scene_tiles", "CROP_SIZE"]

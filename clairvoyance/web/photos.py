@@ -72,7 +72,7 @@ def analyse(state: WebState, p: Path) -> Analysis:
             photo = read_photo(p, max_side=DETECT_SIDE)
             faces = (detection.identify(photo, state.detector, min_side=state.min_face)
                      or [detection.whole_image_face(photo)])
-            scores = state.model.predict([f.crop for f in faces], [f.native_size for f in faces])
+            scores = state.model.score_faces(faces)
         return Analysis(p, photo.size, tuple(faces), tuple(scores))
 
     return state.analyses.get((str(p), st.st_mtime_ns, st.st_size), make)
