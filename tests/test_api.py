@@ -217,6 +217,7 @@ def test_a_scene_is_cut_into_areas_that_cover_its_view():
     big = scene_tiles(np.zeros((2000, 3000, 3), np.uint8))  # seen at SCENE_SIDE px on its long side
     assert big.shape == (3 * 4, 256, 256, 3)
     assert scene_tiles(np.zeros((200, 900, 3), np.uint8)) is None  # smaller than one area
+    assert scene_tiles(np.zeros((400, 2000, 3), np.uint8)).shape == (5, 256, 256, 3)  # a panorama: 256 x 1280
 
 
 def test_a_whole_image_is_judged_on_its_best_quarter_of_areas():

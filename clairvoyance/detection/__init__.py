@@ -65,12 +65,12 @@ def crop_square(rgb: np.ndarray, square: Box, size: int = CROP_SIZE) -> np.ndarr
 
 
 def scene_tiles(rgb: np.ndarray, side: int = SCENE_SIDE, size: int = CROP_SIZE) -> np.ndarray | None:
-    """``size`` x ``size`` areas covering ``rgb`` seen at ``side`` px on its long side (never enlarged):
-    as few as cover it, overlapping evenly; None when the view is smaller than one area. At that view a
-    photo is judged as seen full screen: a 2 px blur there is a miss, pixel-level softness of a large
-    original is not."""
+    """``size`` x ``size`` areas covering ``rgb`` seen at ``side`` px on its long side (never enlarged;
+    a panorama keeps ``size`` px on its short side where it has them): as few as cover it, overlapping
+    evenly; None when the view is smaller than one area. At that view a photo is judged as seen full
+    screen: a 2 px blur there is a miss, pixel-level softness of a large original is not."""
     h, w = rgb.shape[:2]
-    f = min(1.0, side / max(h, w))
+    f = min(1.0, max(side / max(h, w), size / min(h, w)))
     if f < 1.0:
         rgb = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
         h, w = rgb.shape[:2]
