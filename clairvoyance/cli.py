@@ -305,6 +305,8 @@ def eval_iqa(data_dir, models, split, variants, as_json, plots) -> None:
             rows.append((f"{a} {k}", *(f"{r[a][k]:.3f}" for r in res.values())))
             if k == "accuracy":
                 rows.append((f"{a} accuracy 95% interval", *(interval(r, a) for r in res.values())))
+                rows.append((f"{a} accuracy where it decides", *(
+                    "-" if r[a]["deciding_accuracy"] is None else f"{r[a]['deciding_accuracy']:.3f}" for r in res.values())))
     for key, name in (("verdict", "verdict"), ("verdict_per_axis", "verdict per-axis")):
         rows.append((f"{name} accuracy", *(f"{r[key]['accuracy']:.3f}" for r in res.values())))
         if key == "verdict":

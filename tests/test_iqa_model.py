@@ -390,6 +390,9 @@ def test_metrics_report_accuracy_within10_spearman_and_false_rejects():
     pred = np.array([[0.85, 0.95, 0.9], [0.3, 0.8, 0.9], [0.9, 0.9, 0.6], [0.4, 0.6, 0.8]])
     m = metrics.iqa_metrics(pred, label)
     assert m["focus"]["accuracy"] == 0.75 and m["lighting"]["accuracy"] == 0.75
+    # where an axis decides (the others labelled good): focus on faces 1, 2, 4; lighting on 1, 3, 4
+    assert m["focus"]["deciding_n"] == 3 and m["focus"]["deciding_accuracy"] == pytest.approx(2 / 3)
+    assert m["lighting"]["deciding_accuracy"] == pytest.approx(2 / 3) and m["noise"]["deciding_accuracy"] == 1.0
     # the report's rule: of two truly good faces, one is thrown away
     assert m["verdict_per_axis"]["false_reject"] == 0.5
     # the budget rule: the last face's mild losses add up to 1.8 allowances, so it is truly bad (and
@@ -439,7 +442,7 @@ def test_eval_iqa_prints_both_verdict_rules_side_by_side_and_writes_plots(tiny_d
     assert r.exit_code == 0, r.output
     assert "train split, 12 synthetic samples (6 per crop)" in r.output
     for row in ("verdict accuracy", "verdict false-accept % of all", "verdict per-axis false-reject % of all",
-                "focus accuracy 95% interval", "verdict accuracy 95% interval"):
+                "focus accuracy 95% interval", "focus accuracy where it decides", "verdict accuracy 95% interval"):
         assert any(line.startswith(row + " ") for line in r.output.splitlines()), row
     res = json.loads((tmp_path / "plots" / "metrics.json").read_text())
     fast = get_model("iqa-fast").label

@@ -3,6 +3,9 @@
 * good/bad accuracy at a tolerance: prediction and label on the same side of it, per axis;
 * within-10%: |prediction - label| < 0.1;
 * Spearman rank correlation per axis;
+* deciding accuracy: the good/bad accuracy of an axis on the samples whose other axes are labelled
+  good, where this axis alone decides (under ``per-axis``) whether the face is kept; elsewhere the
+  face is rejected whatever this axis says (a focus call on a face two stops dark and full of grain);
 * on the face verdict: the 2x2 confusion matrix and the false-reject rate, the share of truly good
   faces that the model would throw away. ``verdict`` uses the product's rule (``budget``: losses on
   the axes add up), ``verdict_per_axis`` the 2018 report's (every axis >= tolerance); see
@@ -30,6 +33,10 @@ def iqa_metrics(pred: np.ndarray, label: np.ndarray, tolerance: float = 0.5) -> 
             "mae": float(np.mean(np.abs(p - l))),
             "false_reject": _frr(p >= tolerance, l >= tolerance),
         }
+        others = (np.delete(label, j, axis=1) >= tolerance).all(1)
+        right = (p >= tolerance) == (l >= tolerance)
+        out[a]["deciding_accuracy"] = float(right[others].mean()) if others.any() else None
+        out[a]["deciding_n"] = int(others.sum())
     tol = (tolerance,) * len(AXES)
     out["verdict"] = _verdict(verdict.passes(pred, tol, "budget"), verdict.passes(label, tol, "budget"))
     out["verdict_per_axis"] = _verdict(verdict.passes(pred, tol, "per-axis"), verdict.passes(label, tol, "per-axis"))
