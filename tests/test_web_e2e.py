@@ -99,7 +99,9 @@ def test_open_a_photo_see_boxes_and_scores_and_the_verdict_follows_the_tolerance
     page.keyboard.press("Home")  # and back: the verdict is computed live from the scores
     expect(verdict).to_have_attribute("data-verdict", "pass")
     page.click('.thumb[data-path="coffee.jpg"]')  # no person: the whole photo is the subject, and it says why
-    expect(page.locator("#faces h3")).to_have_text("1 subject (no face of 96 px or more found)")
+    expect(page.locator("#faces h3")).to_have_text(
+        "1 subject (no face of 96 px or more found: the whole image, judged on its best areas)")
+    expect(page.locator("#faces .face .title")).to_contain_text("Whole image")
 
 
 def test_the_verdict_rule_can_be_switched_and_explains_a_face_that_fails_on_the_sum(page):

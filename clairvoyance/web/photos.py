@@ -6,6 +6,7 @@ the routes only check input and call them.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlencode
@@ -73,7 +74,8 @@ def analyse(state: WebState, p: Path) -> Analysis:
             faces = (detection.identify(photo, state.detector, min_side=state.min_face)
                      or [detection.whole_image_face(photo)])
             scores = state.model.score_faces(faces)
-        return Analysis(p, photo.size, tuple(faces), tuple(scores))
+        # a whole image's areas are only for scoring: the cache keeps the crops it shows
+        return Analysis(p, photo.size, tuple(replace(f, tiles=None) for f in faces), tuple(scores))
 
     return state.analyses.get((str(p), st.st_mtime_ns, st.st_size), make)
 

@@ -93,14 +93,14 @@ function update() {
     if (box) box.classList.toggle("fail", failedAxes(f.scores).length > 0);
   }
   const faces = document.getElementById("faces");
-  const found = p.faces[0] && p.faces[0].whole_image ? `subject (no face of ${p.min_face} px or more found)` : "face(s)";
+  const found = p.faces[0] && p.faces[0].whole_image ? `subject (no face of ${p.min_face} px or more found: the whole image, judged on its best areas)` : "face(s)";
   faces.replaceChildren(el("h3", {}, `${p.faces.length} ${found}`),
     ...p.faces.map((f) => {
       const failed = failedAxes(f.scores);
       return el("div", { class: "face", "data-face": f.index },
         el("img", { src: f.crop, alt: `face ${f.index + 1}` }),
         el("div", {},
-          el("div", { class: "title" }, `Face ${f.index + 1}`,
+          el("div", { class: "title" }, f.whole_image ? "Whole image" : `Face ${f.index + 1}`,
             el("span", { class: `badge ${failed.length ? "fail" : "pass"}` }, failed.length ? "fail" : "pass")),
           AXES.map((a) => bar(a, f.scores[a], failed)),
           state.rule === "budget" && failed.some((a) => f.scores[a] >= state.tol[a])
