@@ -10,7 +10,7 @@ import sys
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -500,9 +500,11 @@ class Clairvoyance:
         return fixed, crops, scores, [sorted({*a, *m}, key=AXES.index) for a, m in zip(failed, more)]
 
     def _rejudged(self, fixed: np.ndarray, faces: Sequence[Face]) -> tuple[np.ndarray, list[np.ndarray], list[Scores]]:
+        """The corrected image's faces cut again at their boxes (a whole image: its areas) and scored."""
         H, W = fixed.shape[:2]
-        crops = [crop_square(fixed, square_box(f.box, W, H)) for f in faces]
-        return fixed, crops, self.model.predict(crops, [f.native_size for f in faces])
+        again = [detection.whole_image_face(Photo(Path(), fixed, (W, H))) if f.whole_image
+                 else replace(f, crop=crop_square(fixed, square_box(f.box, W, H))) for f in faces]
+        return fixed, [f.crop for f in again], self.model.score_faces(again, BATCH)
 
     def _save_crops(self, rel: str, faces: Sequence[Face], out_dir: Path) -> None:
         for i, f in enumerate(faces, 1):

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -363,6 +364,24 @@ def test_correct_a_whole_photo_with_detection_keeps_its_size(cli, tmp_path, hopp
     assert r.exit_code == 0, r.output
     with Image.open(tmp_path / "out" / "noisy.png") as im:
         assert im.size == (hopper.shape[1], hopper.shape[0])
+
+
+def test_correct_auto_rejudges_a_photo_without_people_on_its_areas(cli, tmp_path, coffee):
+    """A corrected scene is rejudged as `run` judges one: on its best areas, not one reduced square."""
+    from clairvoyance import Clairvoyance, detection
+    from clairvoyance.images import Photo
+
+    grainy = degrade.sensor_noise(coffee, 20, np.random.default_rng(1))
+    h, w = grainy.shape[:2]
+    scene = detection.whole_image_face(Photo(Path("grainy.jpg"), grainy, (w, h)))
+    cv = Clairvoyance()
+    fixed, crops, [score], axes = cv.correct_and_rejudge(grainy, [scene], [["noise"]])
+    again = detection.whole_image_face(Photo(Path("fixed"), fixed, (w, h)))
+    assert axes[0][0] == "noise" and (crops[0] == again.crop).all()
+    assert score == cv.classify([again])[0] != cv.classify([replace(again, tiles=None)])[0]
+    src = write_jpeg(tmp_path / "grainy.jpg", grainy)
+    r = cli("correct", "--metric", "auto", "-o", tmp_path / "out", src)  # and the command takes this path
+    assert r.exit_code == 0 and (tmp_path / "out" / "grainy.png").is_file(), r.output
 
 
 def test_correct_writes_a_raw_as_a_16_bit_tiff_with_its_exif_as_run_does(cli, tmp_path, astronaut):
