@@ -223,6 +223,9 @@ def dataset_build(sources, out, min_native) -> None:
               help="Extra loss weight on labels near the 0.5 edge, where good/bad verdicts flip.")
 @click.option("--width", type=click.IntRange(8), default=None,
               help="Network width for hf/hfs (default 32); with --init, widens that model (its scores unchanged).")
+@click.option("--stem", type=click.IntRange(1), default=None,
+              help="hfs: full-resolution feature channels before the 4x4 unfold; with --init, grown onto "
+                   "that model (its scores unchanged).")
 @click.option("--soft-source-share", type=click.FloatRange(0, 1), default=None,
               help="Share of training samples from low-resolution sources, the hardest case "
                    "(default: the ladder's 0.15; validation keeps the ladder's).")
@@ -240,7 +243,7 @@ def dataset_build(sources, out, min_native) -> None:
               help="Share of the small faces (a quarter of samples) drawn at 64-128 native px instead of "
                    "128-240, their blur counted in their own pixels (the ladder has none).")
 def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, workers, out, init, resume,
-              max_minutes, model_version, edge_weight, width, soft_source_share, cast_sd, background_share,
+              max_minutes, model_version, edge_weight, width, stem, soft_source_share, cast_sd, background_share,
               textures, texture_share, tiny_face_share) -> None:
     """Train the quality model on synthetic degradations of DATA's crops (and human labels)."""
     from tqdm import tqdm
@@ -253,6 +256,8 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
         raise click.UsageError("--texture-share needs --textures")
     if width and arch == "seed" and not init:
         raise click.UsageError("--width applies to the hf and hfs architectures")
+    if stem and arch != "hfs" and not init:
+        raise click.UsageError("--stem applies to the hfs architecture")
     init_path = None
     if init:
         from .scoring import WEIGHTS_DIR
@@ -260,7 +265,7 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
     opt = TrainOptions(data=str(data), out=str(out), arch=arch, epochs=epochs, samples_per_crop=samples_per_crop,
                        batch=batch, lr=lr, seed=seed, labels=str(labels) if labels else None, init=init_path,
                        max_minutes=max_minutes, version=model_version, edge_weight=edge_weight, width=width,
-                       soft_source_share=soft_source_share, cast_sd=cast_sd, background_share=background_share,
+                       stem=stem, soft_source_share=soft_source_share, cast_sd=cast_sd, background_share=background_share,
                        textures=[str(t) for t in textures], texture_share=texture_share,
                        tiny_face_share=tiny_face_share,
                        **({"workers": workers} if workers is not None else {}))

@@ -28,9 +28,9 @@ def _face() -> np.ndarray:
     return cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)
 
 
-@pytest.mark.parametrize("arch", sorted(archs.ARCHS))
-def test_architectures_map_a_crop_batch_to_three_scores_in_unit_range(arch):
-    net = archs.build(arch).eval()
+@pytest.mark.parametrize("arch,config", [*((a, {}) for a in sorted(archs.ARCHS)), ("hfs", {"stem": 4})])
+def test_architectures_map_a_crop_batch_to_three_scores_in_unit_range(arch, config):
+    net = archs.build(arch, **config).eval()
     with torch.no_grad():
         y = net(torch.rand(2, 3, 256, 256))
     assert y.shape == (2, 3)
@@ -660,10 +660,45 @@ def test_train_iqa_refuses_a_width_for_the_seed_network(tiny_data, tmp_path):
 
     torch.manual_seed(0)
     save_model(archs.build("seed"), "seed", {}, tmp_path / "seed.pt", "iqa-seed", "1")
-    for extra in (["--arch", "seed"], ["--init", str(tmp_path / "seed.pt")]):
-        r = CliRunner().invoke(main, ["train-iqa", "--data", str(tiny_data), "--width", "40", "--epochs", "1",
-                                      "--workers", "0", "--out", str(tmp_path / extra[0][2:]), *extra])
-        assert r.exit_code == 2 and "width" in r.output and "Traceback" not in r.output, r.output
+    for option in (["--width", "40"], ["--stem", "4"]):  # a stem, like a width, is hfs's alone
+        for extra in (["--arch", "seed"], ["--init", str(tmp_path / "seed.pt")]):
+            r = CliRunner().invoke(main, ["train-iqa", "--data", str(tiny_data), *option, "--epochs", "1",
+                                          "--workers", "0", "--out", str(tmp_path / extra[0][2:]), *extra])
+            assert r.exit_code == 2 and option[0][2:] in r.output and "Traceback" not in r.output, r.output
+
+
+def test_a_stem_grown_onto_a_trained_network_keeps_its_scores_and_reads_full_resolution():
+    from clairvoyance.training.widen import grow_stem
+
+    torch.manual_seed(0)
+    net = archs.build("hfs", width=8)
+    x, native = torch.rand(3, 3, 256, 256), torch.tensor([256.0, 120.0, 64.0])
+    with torch.no_grad():
+        net.train()(x, native)  # BatchNorm statistics that are not the defaults
+        before = net.eval()(x, native)
+    grown, config = grow_stem(net, "hfs", {"width": 8}, 4)
+    assert config == {"width": 8, "stem": 4} and grown.stem_channels == 4
+    assert grown.hf_input(x).shape == (3, 6 + 4, 256, 256)  # the stem's channels at full resolution
+    with torch.no_grad():
+        assert torch.allclose(grown.eval()(x, native), before, atol=1e-6)
+    unfold = grown.hf[1].weight.detach()  # the 1x1 convolution after the unfold: 16 inputs per channel
+    assert unfold.shape[1] == 16 * 10 and float(unfold[:, 96:].abs().max()) == 0.0
+    assert float(grown.stem[0].weight.abs().max()) > 0  # live, silent until training uses it
+    with pytest.raises(ValueError):
+        grow_stem(grown, "hfs", config, 4)
+    with pytest.raises(ValueError):
+        grow_stem(archs.build("seed"), "seed", {}, 4)
+
+
+def test_training_can_grow_a_stem_onto_its_initial_model(tiny_data, tmp_path):
+    torch.manual_seed(0)
+    save_model(archs.build("hfs", width=8), "hfs", {"width": 8}, tmp_path / "plain.pt", "iqa-fast", "1")
+    logs = []
+    opt = TrainOptions(data=str(tiny_data), out=str(tmp_path / "run"), arch="hfs", epochs=1, samples_per_crop=1,
+                       batch=2, workers=0, val_variants=1, bn_samples=2, init=str(tmp_path / "plain.pt"), stem=4)
+    m = CNNModel.from_file(train(opt, log=logs.append))
+    assert any("grew a stem" in s for s in logs)
+    assert m.meta["config"] == {"width": 8, "stem": 4} and m.net.stem_channels == 4
 
 
 def test_a_model_averages_with_its_widened_fine_tune(tiny_data, tmp_path):

@@ -96,9 +96,13 @@ class HighFreqIQA(nn.Module):
         return nn.Sequential(_conv(6, w), _conv(w, w), _conv(w, w, 2), _conv(w, 2 * w), _conv(2 * w, 2 * w, 2),
                              _conv(2 * w, 2 * w), _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
 
+    def hf_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the high-frequency branch reads: the residual and the image, six channels."""
+        return torch.cat([_high_pass(x), x], 1)
+
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Attention-pooled high frequencies, the global branch, and luminance statistics."""
-        h = self.hf(torch.cat([_high_pass(x), x], 1))
+        h = self.hf(self.hf_input(x))
         thumb = F.adaptive_avg_pool2d(x, 64)
         g = self.glob(torch.cat([thumb, self.radius.expand(x.shape[0], -1, -1, -1)], 1))
         return [_attention_pool(h, self.attn), g, _luminance_stats(x)]
@@ -114,16 +118,30 @@ class SpaceToDepthIQA(HighFreqIQA):
     lossless, so the finest grain and edges survive) and convolved at 64x64 and below instead of
     256x256. The native size, log2(side in original pixels / 256), tells an upscaled small face
     (soft, but its label is unchanged) from a blurred one.
+
+    ``stem`` > 0 adds that many full-resolution feature channels (a 3x3 convolution of the image and
+    its residual) beside them before the unfold: the unfold's 1x1 convolution sees each 4x4 block
+    alone, so an edge that straddles two blocks is only seen in halves; the stem's filters see it
+    whole, in any position. (``training.widen.grow_stem`` adds them to a trained network silently.)
     """
 
     uses_native = True
     extra_features = 1
 
-    @staticmethod
-    def _hf_branch(w: int) -> nn.Sequential:
-        return nn.Sequential(nn.PixelUnshuffle(4), nn.Conv2d(96, 2 * w, 1, bias=False), nn.BatchNorm2d(2 * w),
-                             nn.LeakyReLU(0.01), _conv(2 * w, w), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w),
-                             _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
+    def __init__(self, width: int = 32, dropout: float = 0.2, stem: int = 0):
+        self.stem_channels = stem  # read by _hf_branch, which the base class calls
+        super().__init__(width, dropout)
+        self.stem = (nn.Sequential(nn.Conv2d(6, stem, 3, padding=1, bias=False), nn.BatchNorm2d(stem),
+                                   nn.LeakyReLU(0.01)) if stem else None)
+
+    def _hf_branch(self, w: int) -> nn.Sequential:
+        return nn.Sequential(nn.PixelUnshuffle(4), nn.Conv2d(16 * (6 + self.stem_channels), 2 * w, 1, bias=False),
+                             nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.01), _conv(2 * w, w), _conv(w, 2 * w, 2),
+                             _conv(2 * w, 2 * w), _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
+
+    def hf_input(self, x: torch.Tensor) -> torch.Tensor:
+        base = super().hf_input(x)
+        return torch.cat([base, self.stem(base)], 1) if self.stem is not None else base
 
     def forward(self, x: torch.Tensor, native: torch.Tensor | None = None) -> torch.Tensor:
         if native is None:

@@ -26,7 +26,7 @@ from ..scoring.cnn import CNNModel, flush_subnormals, save_model, to_tensor
 from ..types import AXES
 from . import metrics, synth
 from .dataset import Crops, load_textures, read_human_labels, read_manifest
-from .widen import widen
+from .widen import grow_stem, widen
 
 
 @dataclass
@@ -53,6 +53,8 @@ class TrainOptions:
     edge_weight: float = 0.0
     #: Network width (hf, hfs); with ``init``, the initial model is widened to it (``widen``).
     width: int | None = None
+    #: Full-resolution stem channels (hfs); with ``init``, grown onto the initial model (``grow_stem``).
+    stem: int | None = None
     #: Share of training samples from low-resolution sources (None: the ladder's ``synth.P_SOFT_SOURCE``);
     #: validation always uses the ladder's.
     soft_source_share: float | None = None
@@ -278,6 +280,8 @@ def _train(opt: TrainOptions, progress, log) -> Path:
     config = dict(opt.config)
     if opt.width and not opt.init:
         config["width"] = opt.width
+    if opt.stem and not opt.init:
+        config["stem"] = opt.stem
     net = archs.build(opt.arch, **config)
     if opt.init:
         src = CNNModel.from_file(opt.init)
@@ -287,6 +291,9 @@ def _train(opt: TrainOptions, progress, log) -> Path:
         if opt.width and opt.width != getattr(net, "width", None):  # seed has no width: widen says so
             net, config = widen(net, opt.arch, config, opt.width)
             log(f"widened {opt.init} to width {opt.width} (new channels start silent)")
+        if opt.stem and opt.stem != getattr(net, "stem_channels", None):  # only hfs has a stem: grow_stem says so
+            net, config = grow_stem(net, opt.arch, config, opt.stem)
+            log(f"grew a stem of {opt.stem} full-resolution channels onto {opt.init} (they start silent)")
     net.to(dev)
     optim = torch.optim.Adam(net.parameters(), lr=opt.lr, weight_decay=opt.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda e: 0.5 * (1 + math.cos(math.pi * min(e, opt.epochs) / opt.epochs)))

@@ -38,6 +38,27 @@ def widen(net: nn.Module, arch: str, config: dict, width: int) -> tuple[nn.Modul
     return wide.to(next(net.parameters()).device), config
 
 
+def grow_stem(net: nn.Module, arch: str, config: dict, stem: int) -> tuple[nn.Module, dict]:
+    """``net`` (an ``hfs`` without a stem) given ``stem`` full-resolution channels before its unfold,
+    and the grown network's config: the stem starts random, and the unfold's 1x1 convolution reads
+    it with zero weights, so every face scores exactly as before until training uses it."""
+    if getattr(net, "stem_channels", None) != 0:
+        raise ValueError(f"only an hfs network without a stem can grow one, not {arch} {config}")
+    config = {**config, "stem": stem}
+    grown = archs.build(arch, **config)
+    old, new = net.state_dict(), grown.state_dict()
+    with torch.no_grad():
+        for key, t in new.items():
+            if key not in old:  # the stem itself: its random start
+                continue
+            o = old[key]
+            if t.shape != o.shape:  # the unfold's 1x1 convolution: the stem's 16 * stem inputs come last
+                t.zero_()
+            t[tuple(slice(0, n) for n in o.shape)] = o
+    grown.load_state_dict(new)
+    return grown.to(next(net.parameters()).device), config
+
+
 def _first_linear(net: nn.Module) -> str:
     return next(name for name, m in net.named_modules() if isinstance(m, nn.Linear))
 
