@@ -610,15 +610,31 @@ def test_subnormal_weights_are_flushed_to_zero_when_saved_and_loaded(tmp_path):
     assert net.hf[7][0].weight[:3].detach().abs().min().item() > 0  # saving does not touch the live network
 
 
-def test_widening_a_trained_network_keeps_its_scores_and_adds_silent_channels():
-    from clairvoyance.training.widen import widen
-
+def _hfs_with_scores():
+    """An hfs of width 8 whose BatchNorm statistics are not the defaults, a batch, and its scores."""
     torch.manual_seed(0)
     net = archs.build("hfs", width=8)
     x, native = torch.rand(3, 3, 256, 256), torch.tensor([256.0, 120.0, 64.0])
     with torch.no_grad():
-        net.train()(x, native)  # BatchNorm statistics that are not the defaults
-        before = net.eval()(x, native)
+        net.train()(x, native)
+        return net, x, native, net.eval()(x, native)
+
+
+def _grown_in_training(tiny_data, tmp_path, **grow):
+    """One epoch of train-iqa from a saved hfs of width 8 grown by ``grow`` (width= or stem=): the
+    exported model and the training log."""
+    torch.manual_seed(0)
+    save_model(archs.build("hfs", width=8), "hfs", {"width": 8}, tmp_path / "init.pt", "iqa-fast", "1")
+    logs = []
+    opt = TrainOptions(data=str(tiny_data), out=str(tmp_path / "run"), arch="hfs", epochs=1, samples_per_crop=1,
+                       batch=2, workers=0, val_variants=1, bn_samples=2, init=str(tmp_path / "init.pt"), **grow)
+    return CNNModel.from_file(train(opt, log=logs.append)), logs
+
+
+def test_widening_a_trained_network_keeps_its_scores_and_adds_silent_channels():
+    from clairvoyance.training.widen import widen
+
+    net, x, native, before = _hfs_with_scores()
     wide, config = widen(net, "hfs", {}, 12)
     assert config == {"width": 12} and wide.width == 12
     assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in net.parameters())
@@ -633,12 +649,7 @@ def test_widening_a_trained_network_keeps_its_scores_and_adds_silent_channels():
 
 
 def test_training_can_widen_its_initial_model(tiny_data, tmp_path):
-    torch.manual_seed(0)
-    save_model(archs.build("hfs", width=8), "hfs", {"width": 8}, tmp_path / "narrow.pt", "iqa-fast", "1")
-    logs = []
-    opt = TrainOptions(data=str(tiny_data), out=str(tmp_path / "run"), arch="hfs", epochs=1, samples_per_crop=1,
-                       batch=2, workers=0, val_variants=1, bn_samples=2, init=str(tmp_path / "narrow.pt"), width=12)
-    m = CNNModel.from_file(train(opt, log=logs.append))
+    m, logs = _grown_in_training(tiny_data, tmp_path, width=12)
     assert any("widened" in s for s in logs)
     assert m.meta["config"] == {"width": 12} and m.net.width == 12
     # the last epoch exports at its width too, also from a checkpoint that did not record it
@@ -670,12 +681,7 @@ def test_train_iqa_refuses_a_width_for_the_seed_network(tiny_data, tmp_path):
 def test_a_stem_grown_onto_a_trained_network_keeps_its_scores_and_reads_full_resolution():
     from clairvoyance.training.widen import grow_stem
 
-    torch.manual_seed(0)
-    net = archs.build("hfs", width=8)
-    x, native = torch.rand(3, 3, 256, 256), torch.tensor([256.0, 120.0, 64.0])
-    with torch.no_grad():
-        net.train()(x, native)  # BatchNorm statistics that are not the defaults
-        before = net.eval()(x, native)
+    net, x, native, before = _hfs_with_scores()
     grown, config = grow_stem(net, "hfs", {"width": 8}, 4)
     assert config == {"width": 8, "stem": 4} and grown.stem_channels == 4
     assert grown.hf_input(x).shape == (3, 6 + 4, 256, 256)  # the stem's channels at full resolution
@@ -691,12 +697,7 @@ def test_a_stem_grown_onto_a_trained_network_keeps_its_scores_and_reads_full_res
 
 
 def test_training_can_grow_a_stem_onto_its_initial_model(tiny_data, tmp_path):
-    torch.manual_seed(0)
-    save_model(archs.build("hfs", width=8), "hfs", {"width": 8}, tmp_path / "plain.pt", "iqa-fast", "1")
-    logs = []
-    opt = TrainOptions(data=str(tiny_data), out=str(tmp_path / "run"), arch="hfs", epochs=1, samples_per_crop=1,
-                       batch=2, workers=0, val_variants=1, bn_samples=2, init=str(tmp_path / "plain.pt"), stem=4)
-    m = CNNModel.from_file(train(opt, log=logs.append))
+    m, logs = _grown_in_training(tiny_data, tmp_path, stem=4)
     assert any("grew a stem" in s for s in logs)
     assert m.meta["config"] == {"width": 8, "stem": 4} and m.net.stem_channels == 4
 
