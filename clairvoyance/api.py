@@ -26,8 +26,7 @@ def _faces(path: Path, detector: str, no_detect: bool, for_correction: bool = Fa
         crop = np.ascontiguousarray(cv2.resize(photo.rgb, (256, 256), interpolation=interp))
         return photo, [Face(box=Box(0, 0, w, h), crop=crop, native_size=min(h, w))]
     photo = read_photo(path, max_side=detection.DETECT_SIDE)
-    faces = detection.identify(photo, detector, min_side=min_face)
-    return photo, faces or [detection.whole_image_face(photo)]
+    return photo, detection.subjects(photo, detector, min_side=min_face)
 
 
 def score_files(files: Sequence[Path], model: QualityModel, detector: str = detection.DEFAULT_DETECTOR,

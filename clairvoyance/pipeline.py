@@ -376,8 +376,7 @@ class Clairvoyance:
         """The reduced decode of ``p`` and its faces (or the whole image), or why it cannot be read."""
         try:
             photo = read_photo(p, max_side=DETECT_SIDE)
-            faces = self.identify(photo)
-            return photo, faces or [detection.whole_image_face(photo)]
+            return photo, detection.subjects(photo, self.detector, self.min_face)
         except ImageLoadError as e:
             return e
         except (OSError, ValueError, MemoryError) as e:  # an unforeseen decoder failure is still one photo's

@@ -141,6 +141,12 @@ def _detection_view(rgb: np.ndarray) -> tuple[np.ndarray, float]:
     return rgb, s
 
 
+def subjects(photo: Photo, detector: str | Detector = DEFAULT_DETECTOR, min_side: int = 0) -> list[Face]:
+    """What a photo is judged on: the faces ``identify`` finds, or when there is none, the whole photo
+    as the one subject (``whole_image_face``)."""
+    return identify(photo, detector, min_side=min_side) or [whole_image_face(photo)]
+
+
 def _clip(b: Box, W: int, H: int) -> Box:
     x0, y0 = max(0, b.x), max(0, b.y)
     x1, y1 = min(W, b.x + b.w), min(H, b.y + b.h)
@@ -148,4 +154,4 @@ def _clip(b: Box, W: int, H: int) -> Box:
 
 
 __all__ = ["DETECTORS", "DEFAULT_DETECTOR", "MIN_FACE_SIDE", "Detection", "Detector", "get_detector", "identify",
-           "square_box", "crop_square", "whole_image_face", "scene_tiles", "CROP_SIZE"]
+           "subjects", "square_box", "crop_square", "whole_image_face", "scene_tiles", "CROP_SIZE"]

@@ -71,8 +71,7 @@ def analyse(state: WebState, p: Path) -> Analysis:
     def make() -> Analysis:
         with state.compute_lock:
             photo = read_photo(p, max_side=DETECT_SIDE)
-            faces = (detection.identify(photo, state.detector, min_side=state.min_face)
-                     or [detection.whole_image_face(photo)])
+            faces = detection.subjects(photo, state.detector, state.min_face)
             scores = state.model.score_faces(faces)
         # a whole image's areas are only for scoring: the cache keeps the crops it shows
         return Analysis(p, photo.size, tuple(replace(f, tiles=None) for f in faces), tuple(scores))
