@@ -66,21 +66,45 @@ def kernel_sigma(k: np.ndarray) -> float:
     return float(math.sqrt((var_x + var_y) / 2.0))
 
 
-def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
-    L = max(length, 1.0)
-    n = int(math.ceil(L)) | 1
+def _splat(points: np.ndarray, n: int | None = None) -> np.ndarray:
+    """A normalised kernel drawn by the path ``points`` (N x 2, x and y in px around 0), each point
+    shared bilinearly between its four pixels, centred in an odd square of side ``n`` (by default the
+    smallest that holds the path)."""
+    n = n or int(math.ceil(2 * float(np.abs(points).max()) + 2)) | 1
     k = np.zeros((n, n), np.float32)
-    c = n // 2
-    t = np.linspace(-L / 2, L / 2, max(2, int(L * 4)))
-    a = math.radians(angle_deg)
-    for s in t:
-        x, y = c + s * math.cos(a), c + s * math.sin(a)
+    for x, y in points + n // 2:
         x0, y0 = int(math.floor(x)), int(math.floor(y))
         fx, fy = x - x0, y - y0
         for dx, dy, wgt in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
             if 0 <= x0 + dx < n and 0 <= y0 + dy < n:
                 k[y0 + dy, x0 + dx] += wgt
     return k / k.sum()
+
+
+def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
+    L = max(length, 1.0)
+    t = np.linspace(-L / 2, L / 2, max(2, int(L * 4)))
+    a = math.radians(angle_deg)
+    return _splat(np.stack([t * math.cos(a), t * math.sin(a)], 1), int(math.ceil(L)) | 1)
+
+
+def shake_kernel(sigma: float, rng: np.random.Generator, steps: int = 64) -> np.ndarray:
+    """Camera shake: the path of a hand-held camera during the exposure, a random walk with inertia
+    and the odd jerk back (after Boracchi and Foi's trajectories), scaled so that its
+    Gaussian-equivalent sigma (``kernel_sigma``) is about ``sigma`` px (from 0.45: a path splatted
+    on pixels cannot be finer). Real shake is a curve, not the straight streak of ``motion_kernel``."""
+    v = rng.standard_normal(2)
+    path = [np.zeros(2)]
+    for _ in range(steps):
+        v = 0.8 * v / max(float(np.linalg.norm(v)), 1e-6) + 0.6 * rng.standard_normal(2)
+        v = v / max(float(np.linalg.norm(v)), 1e-6) * (-1 if rng.random() < 0.05 else 1)
+        path.append(path[-1] + v)
+    pts = np.array(path, np.float64)
+    pts -= pts.mean(0)
+    # bilinear splatting adds about 1/6 px^2 of variance per axis (a point between pixels is spread)
+    target = math.sqrt(max(float(sigma) ** 2 - 1 / 6, 1e-4))
+    pts *= target / max(math.sqrt(float((pts**2).sum(1).mean()) / 2), 1e-6)
+    return _splat(pts)
 
 
 def convolve(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -159,6 +183,29 @@ def sensor_noise(img: np.ndarray, sigma: float, rng: np.random.Generator | None 
     n_col = rng.standard_normal(x.shape, dtype=np.float32)
     n = math.sqrt(1 - chroma) * n_lum + math.sqrt(chroma) * n_col
     return np.clip(x + n * std + 0.5, 0, 255).astype(np.uint8)
+
+
+#: Bilinear demosaicing: a photosite's missing colours are the mean of its nearest photosites of
+#: that colour (red and blue: 2 or 4 neighbours; green: 4).
+_DEMOSAIC_RB = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], np.float32) / 4
+_DEMOSAIC_G = np.array([[0, 1, 0], [1, 4, 1], [0, 1, 0]], np.float32) / 4
+
+
+def raw_noise(img: np.ndarray, gain: float, rng: np.random.Generator, read: float = 0.02) -> np.ndarray:
+    """Grain as a camera's sensor makes it: drawn on the raw Bayer mosaic (RGGB) in linear light,
+    each photosite's shot noise of variance ``gain`` x its own colour's signal plus read noise of
+    variance ``read`` x ``gain``, then interpolated to full colour as demosaicing does (bilinear),
+    which clumps it over 2-3 px and colours it in blotches, unlike ``sensor_noise``'s independent
+    pixels. Only the grain is demosaiced: the face's detail stays as it was (on the sensor the face
+    was larger, and demosaicing's own softness is not this degradation)."""
+    lin = srgb_to_linear(img)
+    sites = np.zeros(lin.shape, np.float32)  # which channel each photosite records
+    sites[0::2, 0::2, 0] = sites[0::2, 1::2, 1] = sites[1::2, 0::2, 1] = sites[1::2, 1::2, 2] = 1
+    raw = (lin * sites).sum(2)
+    grain = np.sqrt(max(float(gain), 0.0) * (raw + read)) * rng.standard_normal(raw.shape, dtype=np.float32)
+    full = np.stack([cv2.filter2D(grain * sites[..., c], -1, k, borderType=cv2.BORDER_REFLECT)
+                     for c, k in enumerate((_DEMOSAIC_RB, _DEMOSAIC_G, _DEMOSAIC_RB))], 2)
+    return linear_to_srgb(lin + full)
 
 
 def jpeg(img: np.ndarray, quality: int) -> np.ndarray:

@@ -205,6 +205,81 @@ def test_every_blur_kind_labelled_sigma_softens_a_face_about_as_a_gaussian_of_si
         assert degrade.kernel_sigma(degrade.motion_kernel(2.0 * math.sqrt(24.0), angle)) == pytest.approx(2.0, rel=0.06)
 
 
+def test_camera_shake_is_a_curved_path_of_the_asked_strength():
+    rng = np.random.default_rng(3)
+    for sigma in (0.5, 1.0, 2.0, 4.0):
+        kernels = [degrade.shake_kernel(sigma, rng) for _ in range(20)]
+        assert all(k.sum() == pytest.approx(1.0, abs=1e-5) and k.shape[0] % 2 == 1 for k in kernels)
+        assert all(degrade.kernel_sigma(k) == pytest.approx(sigma, rel=0.1) for k in kernels)
+    # a streak's second moments lie along one line; most shake paths bend in both directions
+    def spread(k):  # the smaller over the larger eigenvalue of the kernel's second-moment matrix
+        yy, xx = np.mgrid[: k.shape[0], : k.shape[1]] - k.shape[0] // 2
+        c = np.cov(np.stack([xx.ravel(), yy.ravel()]), aweights=k.ravel())
+        e = np.linalg.eigvalsh(c)
+        return e[0] / e[1]
+    assert spread(degrade.motion_kernel(12.0, 0.0)) < 0.02
+    assert np.median([spread(degrade.shake_kernel(3.0, rng)) for _ in range(20)]) > 0.1
+
+
+def test_raw_grain_is_demosaiced_clumped_and_leaves_the_face_as_it_was():
+    crop, rng = _face(), np.random.default_rng(4)
+    assert degrade.noise_level(crop, degrade.raw_noise(crop, 0.0, rng)) < 0.5  # no grain, no change
+    levels = [degrade.noise_level(crop, degrade.raw_noise(crop, g, rng)) for g in (0.0005, 0.002, 0.008)]
+    assert 1 < levels[0] < levels[1] < levels[2] < 20
+
+    def neighbour_correlation(noisy):  # of the grain's luminance between horizontal neighbours
+        d = noisy.astype(np.float32).mean(2) - crop.astype(np.float32).mean(2)
+        return float(np.corrcoef(d[:, :-1].ravel(), d[:, 1:].ravel())[0, 1])
+    assert neighbour_correlation(degrade.raw_noise(crop, 0.008, rng)) > 0.3
+    assert abs(neighbour_correlation(degrade.sensor_noise(crop, 10.0, rng))) < 0.1
+    # only the grain is demosaiced: averaged over many draws, the face's detail is all there
+    mean = np.mean([degrade.raw_noise(crop, 0.002, np.random.default_rng(i)).astype(np.float32) for i in range(32)], 0)
+    assert degrade.equivalent_blur_sigma(crop, np.clip(mean + 0.5, 0, 255).astype(np.uint8)) < 0.25
+
+
+def test_training_can_add_raw_grain_without_changing_the_ladder():
+    from clairvoyance.training.train_iqa import SynthSet
+
+    crop = _face()
+    rng = lambda i: np.random.default_rng([6, i])
+    for i in range(8):  # no share: the ladder's sample, draw for draw
+        assert np.array_equal(synth.sample(crop, rng(i))[0], synth.sample(crop, rng(i), p_raw=0.0)[0])
+    changed, labels = 0, []
+    for i in range(40):
+        steps: list[str] = []
+        img, lab, _ = synth.sample(crop, rng(i), 256, steps, p_raw=1.0)
+        if "noise" in steps or "noise_at_native" in steps:
+            changed += not np.array_equal(img, synth.sample(crop, rng(i))[0])
+            labels.append(float(lab[1]))
+    assert changed >= 10 and min(labels) < 0.5 < max(labels)
+    # a raw grain's label is its measured strength, as any grain's
+    seed = next(i for i in range(20) if np.random.default_rng(i).random() < 0.8)  # a grain is drawn
+    out, grainy = synth.noise(crop, np.random.default_rng(seed), p_raw=1.0)
+    assert degrade.noise_level(crop, grainy) > 0.5
+    assert SynthSet(crop[None], 4, 5, raw_grain_share=0.3).raw_grain_share == 0.3
+
+
+def _script_on_test_split(data: Path, script: str, model: str, timeout: int = 240) -> list[str]:
+    """Run ``scripts/<script>`` on DATA's crops, all moved to the test split, with ``--model``;
+    return its stdout lines (the command must succeed)."""
+    rows = dataset.read_manifest(data)
+    dataset.write_manifest(data, [{**r, "split": "test"} for r in rows])
+    path = Path(__file__).resolve().parents[1] / "scripts" / script
+    done = subprocess.run([sys.executable, str(path), str(data), "--model", model],
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.splitlines()
+
+
+def test_probe_camera_reports_shake_and_raw_grain_beside_the_ladder_kind(tiny_data):
+    lines = _script_on_test_split(tiny_data, "probe_camera.py", "classical", timeout=300)[1:]
+    assert len(lines) == 2 * 5 + 2 * 7 and all("| classical@1" in line for line in lines)
+    shake = [line for line in lines if "shake path" in line]
+    assert "label 1.00" not in shake[0] and float(shake[-1].split("label ")[1].split()[0]) < 0.2
+    grain = [line for line in lines if line.startswith("noise: raw grain 0 ")]
+    assert grain and "label 1.00 pass 100%" in grain[0]
+
+
 def test_a_face_from_a_low_resolution_source_fails_focus_more_the_smaller_it_was():
     crop = _face()
     import cv2
@@ -739,17 +814,11 @@ def test_probe_scripts_share_their_command_line_and_faces(tiny_data, monkeypatch
 
 
 def test_check_scale_blurs_at_the_anchor_sigmas_and_reports_every_anchor(tiny_data):
-    script = Path(__file__).resolve().parents[1] / "scripts" / "check_scale.py"
-    rows = dataset.read_manifest(tiny_data)
-    dataset.write_manifest(tiny_data, [{**r, "split": "test"} for r in rows])
-    done = subprocess.run([sys.executable, str(script), str(tiny_data), "--model", "classical"],
-                          capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = [line for line in done.stdout.splitlines() if "classical@1" in line]
+    lines = [line for line in _script_on_test_split(tiny_data, "check_scale.py", "classical") if "classical@1" in line]
     assert len(lines) == 9 + 3 + 6  # three blurs, grain and two exposures at three anchors each
     bad_blur = next(line for line in lines if line.startswith("focus    bad  defocus disk sigma 2.0"))
     assert " 2.00 px " in bad_blur and "label 0.15" in bad_blur
-    sys.path.insert(0, str(script.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
     try:
         import check_scale
     finally:
@@ -890,12 +959,7 @@ def test_check_small_faces_shrinks_faces_to_each_side_and_blurs_them_there(tiny_
     sharp, soft = check_small_faces.at_side(face, 64), check_small_faces.at_side(face, 64, 0.7)
     assert sharp.shape == soft.shape == (256, 256, 3)
     assert degrade.reblur_ratio(soft) > degrade.reblur_ratio(sharp) > degrade.reblur_ratio(face)
-    rows = dataset.read_manifest(tiny_data)
-    dataset.write_manifest(tiny_data, [{**r, "split": "test"} for r in rows])
-    done = subprocess.run([sys.executable, str(script), str(tiny_data), "--model", "iqa-fast"],
-                          capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-2000:]
-    table = [line.split() for line in done.stdout.splitlines()[2:]]
+    table = [line.split() for line in _script_on_test_split(tiny_data, "check_small_faces.py", "iqa-fast")[2:]]
     assert [int(row[0]) for row in table] == list(check_small_faces.SIDES)
     median_sharp = [float(row[1].rstrip(",")) for row in table]
     assert median_sharp[0] < 0.5 < median_sharp[-1]  # a 48 px face reads as blurred, a 160 px one does not
