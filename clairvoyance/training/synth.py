@@ -245,14 +245,21 @@ def light(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _same) -> tuple[np.ndarray, np.ndarray]:
+def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _same,
+          p_raw: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Sensor grain, ``sharpen`` when given (the camera's, which amplifies the grain), then often
-    JPEG; returns the result and the grainy image before JPEG (to weigh compression's share of the
-    error apart, ``scale.noise_strength``). Measure both against ``sharpen(img)``."""
+    JPEG. ``p_raw`` of the grain is drawn on the raw mosaic and demosaiced (``degrade.raw_noise``:
+    clumped, blotchy grain, as a camera makes it; the ladder has none). Returns the result and the
+    grainy image before JPEG (to weigh compression's share of the error apart,
+    ``scale.noise_strength``). Measure both against ``sharpen(img)``."""
     grainy = img
     if rng.random() < 0.8:
-        grainy = degrade.sensor_noise(img, _loguniform(rng, 0.8, 45.0), rng, chroma=rng.uniform(0.1, 0.8),
-                                      signal_dependence=rng.uniform(0.0, 0.9))
+        if p_raw and rng.random() < p_raw:  # else no draw: the ladder's samples stay as they were
+            gain, read = _loguniform(rng, 4e-5, 0.15), _loguniform(rng, 0.005, 0.05)  # about 0.8-45 levels
+            grainy = degrade.raw_noise(img, gain, rng, read)
+        else:
+            grainy = degrade.sensor_noise(img, _loguniform(rng, 0.8, 45.0), rng, chroma=rng.uniform(0.1, 0.8),
+                                          signal_dependence=rng.uniform(0.0, 0.9))
     grainy = sharpen(grainy)
     out = degrade.jpeg(grainy, int(rng.uniform(8, 70))) if rng.random() < 0.35 else grainy
     return out, grainy
@@ -261,7 +268,8 @@ def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _same) ->
 def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
            steps: list[str] | None = None, p_soft_source: float = P_SOFT_SOURCE,
            cast_sd: float = CAST_SD, background_share: float = 0.0,
-           person: np.ndarray | None = None, p_tiny: float = 0.0) -> tuple[np.ndarray, np.ndarray, int]:
+           person: np.ndarray | None = None, p_tiny: float = 0.0,
+           p_raw: float = 0.0) -> tuple[np.ndarray, np.ndarray, int]:
     """One degraded version of a clean 256x256 crop of a face of ``native`` pixels, its labels
     (focus, noise, lighting) and the face's native size after the degradation (what the
     pipeline would pass to the model). A low-resolution source keeps its native size: the photo
@@ -273,7 +281,8 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
     small faces drawn below ``SMALL_FACE_MIN`` native pixels (training's option: the ladder has none,
     and draws nothing without it); a tiny face's blur counts in its own pixels, scaled to a face of
     ``SMALL_FACE_MIN``: a face of 64-128 px is at the edge when blurred by half a pixel of its own, as
-    a 128 px face is."""
+    a 128 px face is. ``p_raw`` is the share of grain added on the raw mosaic (``noise``; training's
+    option: the ladder has none)."""
     done = steps if steps is not None else []
     img = augment(crop, rng, cast_sd, background_share, person)
     native = min(int(native), 256)
@@ -307,11 +316,11 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
     if rng.random() > P_CLEAN:
         if small_side and rng.random() < 0.5:  # the small face's own grain and JPEG, upscaled with it
             (img, grainy, before), _ = at_native(img, small_side,
-                                                 lambda a: (*noise(a, rng, camera_sharpen), camera_sharpen(a)))
+                                                 lambda a: (*noise(a, rng, camera_sharpen, p_raw), camera_sharpen(a)))
             done.append("noise_at_native")
         else:
             before = camera_sharpen(img)
-            img, grainy = noise(img, rng, camera_sharpen)
+            img, grainy = noise(img, rng, camera_sharpen, p_raw)
             done.append("noise")
         noise_sd = math.hypot(noise_sd, scale.noise_strength(degrade.noise_level(before, grainy),
                                                              degrade.noise_level(before, img)))

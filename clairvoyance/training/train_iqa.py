@@ -70,6 +70,9 @@ class TrainOptions:
     #: Share of small faces drawn at 64-128 native pixels, their blur counted in their own pixels
     #: (``synth.sample``'s ``p_tiny``; the ladder: 0).
     tiny_face_share: float = 0.0
+    #: Share of grain added on the raw mosaic and demosaiced, as a camera makes it (``synth.noise``'s
+    #: ``p_raw``; the ladder: 0).
+    raw_grain_share: float = 0.0
 
 
 class SynthSet(Dataset):
@@ -81,14 +84,15 @@ class SynthSet(Dataset):
                  human: list[tuple[np.ndarray, np.ndarray]] | None = None, natives: np.ndarray | None = None,
                  soft_source_share: float | None = None, cast_sd: float | None = None,
                  background_share: float = 0.0, persons: list[np.ndarray] | None = None,
-                 textures: list[np.ndarray] | None = None, texture_share: float = 0.0, tiny_face_share: float = 0.0):
+                 textures: list[np.ndarray] | None = None, texture_share: float = 0.0, tiny_face_share: float = 0.0,
+                 raw_grain_share: float = 0.0):
         self.crops, self.per_crop, self.seed, self.epoch = crops, per_crop, seed, epoch
         self.p_soft_source = synth.P_SOFT_SOURCE if soft_source_share is None else float(soft_source_share)
         self.cast_sd = synth.CAST_SD if cast_sd is None else float(cast_sd)
         self.background_share, self.persons = float(background_share), persons
         self.human = human or []
         self.textures, self.texture_share = textures or [], float(texture_share)
-        self.tiny_face_share = float(tiny_face_share)
+        self.tiny_face_share, self.raw_grain_share = float(tiny_face_share), float(raw_grain_share)
         self.natives = natives if natives is not None else np.full(len(crops), 256)
 
     def __len__(self) -> int:
@@ -113,7 +117,7 @@ class SynthSet(Dataset):
             img, lab, native = synth.sample(self.crops[k], rng, int(self.natives[k]), p_soft_source=self.p_soft_source,
                                             cast_sd=self.cast_sd, background_share=self.background_share,
                                             person=self.persons[k] if self.persons is not None else None,
-                                            p_tiny=self.tiny_face_share)
+                                            p_tiny=self.tiny_face_share, p_raw=self.raw_grain_share)
         return (torch.from_numpy(np.array(img)).permute(2, 0, 1), torch.from_numpy(np.array(lab, np.float32)),
                 torch.tensor(float(native)), torch.from_numpy(counts.copy()))
 
@@ -311,7 +315,7 @@ def _train(opt: TrainOptions, progress, log) -> Path:
         net.train()
         ds = SynthSet(train_c.images, opt.samples_per_crop, opt.seed, epoch, human, train_c.natives,
                       opt.soft_source_share, opt.cast_sd, opt.background_share, persons, textures, opt.texture_share,
-                      opt.tiny_face_share)
+                      opt.tiny_face_share, opt.raw_grain_share)
         dl = DataLoader(ds, batch_size=opt.batch, shuffle=True, num_workers=opt.workers, drop_last=True,
                         pin_memory=dev == "cuda",
                         generator=torch.Generator().manual_seed(opt.seed + epoch))
