@@ -57,9 +57,8 @@ def main() -> None:
         for model in runs:
             model.predict(crops, natives)  # warm-up
             for _ in range(a.repeats):
-                t = time.perf_counter()
-                model.predict(crops, natives)
-                best[id(model)] = min(best.get(id(model), float("inf")), time.perf_counter() - t)
+                seconds = _seconds(lambda: model.predict(crops, natives))
+                best[id(model)] = min(best.get(id(model), float("inf")), seconds)
         for model, label in [(m, m.label)] + ([(kept, m.label + " tiny kept")] if kept else []):
             ms = 1000 * best[id(model)] / a.batch
             print(f"{label:<32} {ms:8.1f} {ms / TARGET_MS:15.2f}")

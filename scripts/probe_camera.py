@@ -6,10 +6,11 @@ on the raw mosaic and then demosaiced, which clumps it and colours it in blotche
 (``degrade.raw_noise``); a camera then denoises and saves a JPEG. This sends the clean test-split
 faces of DATA_DIR through each such trip at strengths around the edge, labels them on the one
 scale (shake: ``degrade.kernel_sigma`` of the path's kernel; grain: its RMS, the camera's JPEG
-counted as ``scale.noise_strength`` counts compression) and prints, per trip, the median label and the share of faces it passes, then each
-model's median score on that axis, its pass share and its accuracy (the faces on the label's side
-of the 0.5 edge). A straight streak of the same strength is the control: the ladder's own kind.
-A model that learnt blur and grain, not the ladder's kernels, scores both alike.
+counted as ``scale.noise_strength`` counts compression) and prints, per trip, the median label and
+the share of faces it passes, then each model's median score on that axis, its pass share and its
+accuracy (the faces on the label's side of the 0.5 edge). A straight streak of the same strength
+is the control: the ladder's own kind. A model that learnt blur and grain, not the ladder's
+kernels, scores both alike.
 
 Usage: python scripts/probe_camera.py DATA_DIR [--model NAME ...]
 """
