@@ -12,6 +12,10 @@ disagree systematically (how motion blur's overstated label was found: 0.65).
 
 With ``--near-edge``, also how many of each axis's errors are on samples labelled near the edge.
 
+With ``--without STEP`` (repeatable), also each axis's accuracy on the samples that went through
+none of those steps (``--without soft_source --without sharpen``: the degradations the issue names,
+without the ones the ladder added for real photos).
+
 With ``--by-face``, also each axis's errors per face and the model's median bias (prediction minus
 label) on that face's mid-range labels (0.3-0.8), beside its score on the face undegraded and a
 model-free sharpness (how much gradient energy a 1 px blur leaves), with the rank correlations of
@@ -20,7 +24,7 @@ network judging each face's content, not label noise from a soft source. Last, t
 each face's bias taken away, an oracle that bounds what removing the per-face pattern could gain.
 
 Usage: python scripts/false_rejects.py DATA_DIR [--model NAME|PATH ...] [--split test] [--variants 20] [--by-step]
-       [--near-edge] [--by-face]
+       [--near-edge] [--by-face] [--without STEP ...]
 """
 from __future__ import annotations
 
@@ -49,6 +53,8 @@ def main() -> None:
     ap.add_argument("--by-step", action="store_true", help="accuracy and strength bias per axis and step")
     ap.add_argument("--near-edge", action="store_true", help="how many of each axis's errors sit near the edge")
     ap.add_argument("--by-face", action="store_true", help="errors and bias per face, and what the bias follows")
+    ap.add_argument("--without", action="append", default=[], metavar="STEP",
+                    help="also the accuracy on samples that went through none of these steps (repeatable)")
     a = ap.parse_args()
     crops = Crops.load(a.data_dir, a.split)
     steps: list[list[str]] = []
@@ -72,25 +78,34 @@ def main() -> None:
             by_step_table(p, y, steps, a.tolerance)
         if a.near_edge:
             near_edge_table(p, y, a.tolerance)
+        if a.without:
+            keep = np.array([not set(done) & set(a.without) for done in steps])
+            right = (p[keep] >= a.tolerance) == (y[keep] >= a.tolerance)
+            print(f"  without {' '.join(a.without)}: {int(keep.sum())} samples, accuracy "
+                  + " / ".join(f"{ax} {right[:, j].mean():.3f}" for j, ax in enumerate(AXES)))
         if a.by_face:
             by_face_table(p, y, m.predict_array(crops.images, batch=64, native_sizes=crops.natives), crops,
                           a.tolerance)
 
 
 def by_step_table(p: np.ndarray, y: np.ndarray, steps: list[list[str]], tolerance: float) -> None:
-    """Per axis and step: samples, good/bad accuracy, median predicted/labelled strength."""
+    """Per axis and step: samples, good/bad accuracy, false rejects and false accepts (labelled
+    good and predicted bad, and the reverse: which way a step's errors lean), median
+    predicted/labelled strength."""
     names = sorted({s for done in steps for s in done})
     for j, axis in enumerate(AXES):
         x50 = scale.CURVES[axis][0]
-        print(f"  {axis}: step, samples, accuracy, median predicted/labelled strength")
+        print(f"  {axis}: step, samples, accuracy, false rejects, false accepts, median predicted/labelled strength")
         for name in names:
             idx = np.array([i for i, done in enumerate(steps) if name in done])
-            right = (p[idx, j] >= tolerance) == (y[idx, j] >= tolerance)
+            good_p, good_y = p[idx, j] >= tolerance, y[idx, j] >= tolerance
+            right = good_p == good_y
             lab = np.array([scale.strength_from_score(axis, v) for v in y[idx, j]])
             pred = np.array([scale.strength_from_score(axis, v) for v in p[idx, j]])
             near = (lab > 0.5 * x50) & (lab < 3 * x50)
             ratio = f"{np.median(pred[near] / lab[near]):.2f}" if near.sum() >= 5 else "-"
-            print(f"    {name:16s} {len(idx):4d}  {right.mean():.3f}  {ratio}")
+            print(f"    {name:16s} {len(idx):4d}  {right.mean():.3f}  {int((good_y & ~good_p).sum()):3d}"
+                  f"  {int((good_p & ~good_y).sum()):3d}  {ratio}")
 
 
 def by_face_table(p: np.ndarray, y: np.ndarray, clean: np.ndarray, crops: Crops, tolerance: float) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -833,7 +834,7 @@ def test_check_scale_blurs_at_the_anchor_sigmas_and_reports_every_anchor(tiny_da
 def test_false_rejects_breaks_errors_down_by_step_edge_and_face(tiny_data):
     script = Path(__file__).resolve().parents[1] / "scripts" / "false_rejects.py"
     done = subprocess.run([sys.executable, str(script), str(tiny_data), "--model", "classical", "--split", "train",
-                           "--variants", "4", "--by-step", "--near-edge", "--by-face"],
+                           "--variants", "4", "--by-step", "--near-edge", "--by-face", "--without", "soft_source"],
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
@@ -843,8 +844,27 @@ def test_false_rejects_breaks_errors_down_by_step_edge_and_face(tiny_data):
     assert out.count("bias vs score undegraded: Spearman") == 3
     assert out.count("with each face's bias taken away") == 3
     assert sum("crops/" in line for line in out.splitlines()) == 3 * 2  # both faces, on every axis
+    assert re.search(r"without soft_source: \d samples, accuracy focus [01]\.\d{3} / noise", out)
     face = _face()  # a blur leaves less of a soft face's gradient energy to lose
     assert degrade.reblur_ratio(degrade.gaussian_blur(face, 1.5)) > degrade.reblur_ratio(face)
+
+
+def test_lighting_records_its_direction_and_kind_without_drawing_anything_more():
+    """``false_rejects.py --by-step`` splits lighting errors by under- and over-exposure and kind."""
+    face = _face()
+    seen = set()
+    for i in range(40):
+        done: list[str] = []
+        out = synth.light(face, np.random.default_rng(i), done)
+        assert np.array_equal(out, synth.light(face, np.random.default_rng(i)))
+        direction = [d for d in done if d in ("light_under", "light_over")]
+        kind = [d for d in done if d in ("light_plain", "light_gamma", "light_contrast")]
+        assert len(direction) == 1 and len(kind) == 1 and len(done) == 2
+        if kind == ["light_plain"]:
+            lum = lambda a: degrade.srgb_to_linear(a).mean()
+            assert (lum(out) < lum(face)) == (direction == ["light_under"])
+        seen.update(done)
+    assert seen == {"light_under", "light_over", "light_plain", "light_gamma", "light_contrast"}
 
 
 def test_person_mask_finds_a_portrait_on_a_plain_backdrop_and_relighting_it_keeps_the_face_label():

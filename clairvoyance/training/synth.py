@@ -234,14 +234,20 @@ def bokeh(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return degrade.blend(img, back, degrade.face_mask(256, feather=rng.uniform(0.05, 0.2)))
 
 
-def light(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def light(img: np.ndarray, rng: np.random.Generator, done: list[str] | None = None) -> np.ndarray:
+    """An exposure shift, sometimes with a gamma or contrast change; ``done`` receives its direction
+    (``light_under`` / ``light_over``) and kind (``light_plain`` / ``_gamma`` / ``_contrast``), to see
+    which of them a model gets wrong."""
     ev = rng.uniform(-3.5, 2.5)
     out = degrade.exposure(img, ev)
     r = rng.random()
+    kind = "plain"
     if r < 0.25:
-        out = degrade.gamma(out, _loguniform(rng, 0.6, 1.7))
+        out, kind = degrade.gamma(out, _loguniform(rng, 0.6, 1.7)), "gamma"
     elif r < 0.45:
-        out = degrade.contrast(out, rng.uniform(0.35, 0.9))
+        out, kind = degrade.contrast(out, rng.uniform(0.35, 0.9)), "contrast"
+    if done is not None:
+        done += ["light_under" if ev < 0 else "light_over", f"light_{kind}"]
     return out
 
 
@@ -304,8 +310,8 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
     lighting_ev = 0.0
     if rng.random() > P_CLEAN:
         before = img
-        img = light(img, rng)
         done.append("light")
+        img = light(img, rng, done)
         lighting_ev = degrade.exposure_error(before, img, degrade.face_mask(256) > 0.5)
     if from_soft_source:  # after exposure: the source was exposed, then copied at low resolution
         after_upscale = sharpen is not None and rng.random() < 0.5
