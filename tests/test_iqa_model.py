@@ -281,6 +281,17 @@ def test_probe_camera_reports_shake_and_raw_grain_beside_the_ladder_kind(tiny_da
     assert grain and "label 1.00 pass 100%" in grain[0]
 
 
+def test_probe_looks_prints_each_look_with_its_label_texture_and_scores(tiny_data):
+    lines = _script_on_test_split(tiny_data, "probe_looks.py", "classical")
+    looks = lines[1:]
+    assert lines[0].endswith("clean test-split faces with a photographer's look") and len(looks) == 11
+    assert all("| classical@1 focus " in line for line in looks)
+    assert looks[0].startswith("as they are") and "lighting label 1.00, fine texture x1.00" in looks[0]
+    texture = {line[:26].strip(): float(line.split("fine texture x")[1].split()[0]) for line in looks}
+    assert texture["local contrast, CLAHE 4"] > texture["local contrast, CLAHE 2"] > 1.2
+    assert texture["skin smoothed, 80"] < 1.0 and texture["half the colour"] == pytest.approx(1.0, abs=0.05)
+
+
 def test_a_face_from_a_low_resolution_source_fails_focus_more_the_smaller_it_was():
     crop = _face()
     import cv2
