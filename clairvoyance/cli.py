@@ -245,9 +245,12 @@ def dataset_build(sources, out, min_native) -> None:
 @click.option("--raw-grain-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of grain added on the raw mosaic and demosaiced, clumped and blotchy as a "
                    "camera makes it (the ladder has none).")
+@click.option("--local-contrast-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of training samples given an editor's local-contrast (HDR, clarity) finish after "
+                   "their grain; the noise label counts what it does to the grain (the ladder has none).")
 def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, workers, out, init, resume,
               max_minutes, model_version, edge_weight, width, stem, soft_source_share, cast_sd, background_share,
-              textures, texture_share, tiny_face_share, raw_grain_share) -> None:
+              textures, texture_share, tiny_face_share, raw_grain_share, local_contrast_share) -> None:
     """Train the quality model on synthetic degradations of DATA's crops (and human labels)."""
     from tqdm import tqdm
 
@@ -271,6 +274,7 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
                        stem=stem, soft_source_share=soft_source_share, cast_sd=cast_sd, background_share=background_share,
                        textures=[str(t) for t in textures], texture_share=texture_share,
                        tiny_face_share=tiny_face_share, raw_grain_share=raw_grain_share,
+                       local_contrast_share=local_contrast_share,
                        **({"workers": workers} if workers is not None else {}))
     try:
         best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)

@@ -35,13 +35,6 @@ def s_curve(img: np.ndarray, gain: float) -> np.ndarray:
     return _to_uint8(0.5 + (img / 255.0 - 0.5) * gain)
 
 
-def local_contrast(img: np.ndarray, clip: float) -> np.ndarray:
-    """An HDR or "clarity" look: CLAHE on the lightness (8x8 tiles, clip limit ``clip``)."""
-    lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB)
-    lab[..., 0] = cv2.createCLAHE(clip, (8, 8)).apply(lab[..., 0])
-    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
-
-
 def vignette(img: np.ndarray, stops: float) -> np.ndarray:
     """Corners darkened by ``stops`` in linear light, smoothly from the middle."""
     yy, xx = (np.mgrid[:256, :256] + 0.5) / 256 - 0.5
@@ -79,8 +72,8 @@ def main() -> None:
         "matte, blacks at 8%": lambda c: matte(c, 0.08),
         "matte, blacks at 15%": lambda c: matte(c, 0.15),
         "S-curve, contrast x1.3": lambda c: s_curve(c, 1.3),
-        "local contrast, CLAHE 2": lambda c: local_contrast(c, 2.0),
-        "local contrast, CLAHE 4": lambda c: local_contrast(c, 4.0),
+        "local contrast, CLAHE 2": lambda c: degrade.local_contrast(c, 2.0),
+        "local contrast, CLAHE 4": lambda c: degrade.local_contrast(c, 4.0),
         "vignette, corners -1 stop": lambda c: vignette(c, 1.0),
         "skin smoothed, 40": lambda c: smooth_skin(c, 40.0, soft_face),
         "skin smoothed, 80": lambda c: smooth_skin(c, 80.0, soft_face),

@@ -260,6 +260,31 @@ def test_training_can_add_raw_grain_without_changing_the_ladder():
     assert SynthSet(crop[None], 4, 5, raw_grain_share=0.3).raw_grain_share == 0.3
 
 
+def test_training_can_add_a_local_contrast_finish_whose_grain_counts_and_not_the_face():
+    """An HDR or clarity look raises grain (counted as noise) and the face's own texture (not)."""
+    from clairvoyance.training.train_iqa import SynthSet
+
+    crop = _face()
+    rng = lambda i: np.random.default_rng([8, i])
+    for i in range(8):  # no share: the ladder's sample, draw for draw
+        assert np.array_equal(synth.sample(crop, rng(i))[0], synth.sample(crop, rng(i), p_look=0.0)[0])
+    clean_looks = 0
+    for i in range(60):
+        steps: list[str] = []
+        img, lab, _ = synth.sample(crop, rng(i), 256, steps, p_look=1.0)
+        assert ("local_contrast" in steps) != ("soft_source" in steps)
+        if not {"noise", "noise_at_native", "soft_source"} & set(steps):
+            clean_looks += 1
+            assert lab[1] == pytest.approx(1.0, abs=1e-3)  # the face's texture, raised, is not grain
+    assert clean_looks >= 3
+    look = lambda a: degrade.local_contrast(a, 4.0)
+    seed = next(i for i in range(20) if np.random.default_rng(i).random() < 0.8)  # a grain is drawn
+    _, plain = synth.noise(crop, np.random.default_rng(seed))
+    _, finished = synth.noise(crop, np.random.default_rng(seed), look)  # the same grain, then the look
+    assert degrade.noise_level(look(crop), finished) > 1.2 * degrade.noise_level(crop, plain)
+    assert SynthSet(crop[None], 4, 5, local_contrast_share=0.2).local_contrast_share == 0.2
+
+
 def _script_on_test_split(data: Path, script: str, model: str, timeout: int = 240) -> list[str]:
     """Run ``scripts/<script>`` on DATA's crops, all moved to the test split, with ``--model``;
     return its stdout lines (the command must succeed)."""

@@ -58,6 +58,11 @@ def _same(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _then(first: Filter, second: Filter) -> Filter:
+    """``second`` applied after ``first``."""
+    return lambda a: second(first(a))
+
+
 def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
@@ -275,7 +280,7 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
            steps: list[str] | None = None, p_soft_source: float = P_SOFT_SOURCE,
            cast_sd: float = CAST_SD, background_share: float = 0.0,
            person: np.ndarray | None = None, p_tiny: float = 0.0,
-           p_raw: float = 0.0) -> tuple[np.ndarray, np.ndarray, int]:
+           p_raw: float = 0.0, p_look: float = 0.0) -> tuple[np.ndarray, np.ndarray, int]:
     """One degraded version of a clean 256x256 crop of a face of ``native`` pixels, its labels
     (focus, noise, lighting) and the face's native size after the degradation (what the
     pipeline would pass to the model). A low-resolution source keeps its native size: the photo
@@ -288,7 +293,10 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
     and draws nothing without it); a tiny face's blur counts in its own pixels, scaled to a face of
     ``SMALL_FACE_MIN``: a face of 64-128 px is at the edge when blurred by half a pixel of its own, as
     a 128 px face is. ``p_raw`` is the share of grain added on the raw mosaic (``noise``; training's
-    option: the ladder has none)."""
+    option: the ladder has none). ``p_look`` is the share of samples (not from a low-resolution
+    source) given an editor's local-contrast finish (``degrade.local_contrast``) after the camera's
+    grain and sharpening, before JPEG: it raises the grain, and the noise label counts what it does
+    to the grain alone, not the face's own texture (training's option: the ladder has none)."""
     done = steps if steps is not None else []
     img = augment(crop, rng, cast_sd, background_share, person)
     native = min(int(native), 256)
@@ -319,6 +327,9 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
         done.append("soft_source")
     # the camera's sharpening, after its grain (a soft source was sharpened in soft_source)
     camera_sharpen = sharpen if sharpen is not None and not from_soft_source else _same
+    if p_look and not from_soft_source and rng.random() < p_look:  # else no draw: the ladder stays as it was
+        camera_sharpen = _then(camera_sharpen, lambda a, clip=rng.uniform(1.5, 4.5): degrade.local_contrast(a, clip))
+        done.append("local_contrast")
     if rng.random() > P_CLEAN:
         if small_side and rng.random() < 0.5:  # the small face's own grain and JPEG, upscaled with it
             (img, grainy, before), _ = at_native(img, small_side,

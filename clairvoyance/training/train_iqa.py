@@ -73,6 +73,9 @@ class TrainOptions:
     #: Share of grain added on the raw mosaic and demosaiced, as a camera makes it (``synth.noise``'s
     #: ``p_raw``; the ladder: 0).
     raw_grain_share: float = 0.0
+    #: Share of training samples given an editor's local-contrast finish after their grain
+    #: (``synth.sample``'s ``p_look``; the ladder: 0).
+    local_contrast_share: float = 0.0
 
 
 class SynthSet(Dataset):
@@ -85,7 +88,7 @@ class SynthSet(Dataset):
                  soft_source_share: float | None = None, cast_sd: float | None = None,
                  background_share: float = 0.0, persons: list[np.ndarray] | None = None,
                  textures: list[np.ndarray] | None = None, texture_share: float = 0.0, tiny_face_share: float = 0.0,
-                 raw_grain_share: float = 0.0):
+                 raw_grain_share: float = 0.0, local_contrast_share: float = 0.0):
         self.crops, self.per_crop, self.seed, self.epoch = crops, per_crop, seed, epoch
         self.p_soft_source = synth.P_SOFT_SOURCE if soft_source_share is None else float(soft_source_share)
         self.cast_sd = synth.CAST_SD if cast_sd is None else float(cast_sd)
@@ -93,6 +96,7 @@ class SynthSet(Dataset):
         self.human = human or []
         self.textures, self.texture_share = textures or [], float(texture_share)
         self.tiny_face_share, self.raw_grain_share = float(tiny_face_share), float(raw_grain_share)
+        self.local_contrast_share = float(local_contrast_share)
         self.natives = natives if natives is not None else np.full(len(crops), 256)
 
     def __len__(self) -> int:
@@ -117,7 +121,8 @@ class SynthSet(Dataset):
             img, lab, native = synth.sample(self.crops[k], rng, int(self.natives[k]), p_soft_source=self.p_soft_source,
                                             cast_sd=self.cast_sd, background_share=self.background_share,
                                             person=self.persons[k] if self.persons is not None else None,
-                                            p_tiny=self.tiny_face_share, p_raw=self.raw_grain_share)
+                                            p_tiny=self.tiny_face_share, p_raw=self.raw_grain_share,
+                                            p_look=self.local_contrast_share)
         return (torch.from_numpy(np.array(img)).permute(2, 0, 1), torch.from_numpy(np.array(lab, np.float32)),
                 torch.tensor(float(native)), torch.from_numpy(counts.copy()))
 
@@ -315,7 +320,7 @@ def _train(opt: TrainOptions, progress, log) -> Path:
         net.train()
         ds = SynthSet(train_c.images, opt.samples_per_crop, opt.seed, epoch, human, train_c.natives,
                       opt.soft_source_share, opt.cast_sd, opt.background_share, persons, textures, opt.texture_share,
-                      opt.tiny_face_share, opt.raw_grain_share)
+                      opt.tiny_face_share, opt.raw_grain_share, opt.local_contrast_share)
         dl = DataLoader(ds, batch_size=opt.batch, shuffle=True, num_workers=opt.workers, drop_last=True,
                         pin_memory=dev == "cuda",
                         generator=torch.Generator().manual_seed(opt.seed + epoch))
