@@ -6,13 +6,13 @@ of these is in the ladder, and a culling tool that rejects a keeper for its styl
 photographer a picture. This sends the clean test-split faces of DATA_DIR through each look, at
 the strengths an editor's sliders reach, and prints the lighting label the ladder would give them
 (the measured exposure error, ``degrade.exposure_error``: a matte finish flattens the face a
-little) and how much the look raises the face's fine texture (the RMS of its luminance minus a
-1 px Gaussian blur of it, as a ratio to the face as it was: grain and pores), then each model's median focus, noise and lighting scores and the share passing under the
-default rule ``budget`` (in brackets ``per-axis``).
+little), how much the look raises the face's fine texture (the RMS of its luminance minus a 1 px
+Gaussian blur of it, as a ratio to the face as it was: grain and pores), then each model's median
+focus, noise and lighting scores and the share passing under the default rule ``budget`` (in
+brackets ``per-axis``).
 
-Where the scale itself counts a look, a lower score is right: local contrast raises the face's
-grain and texture as the noise label measures them, and a strong matte finish halves the face's
-contrast in the shadows.
+Where the scale itself counts a look, a lower score is right: a strong matte finish flattens the
+face, which the lighting label counts, and local contrast raises whatever grain the face has.
 
 Usage: python scripts/probe_looks.py DATA_DIR [--model NAME ...]
 """
