@@ -276,8 +276,13 @@ def test_training_can_add_a_local_contrast_finish_whose_grain_counts_and_not_the
         if not {"noise", "noise_at_native", "soft_source"} & set(steps):
             clean_looks += 1
             assert lab[1] == pytest.approx(1.0, abs=1e-3)  # the face's texture, raised, is not grain
+        if "local_contrast" in steps and "light" not in steps:
+            assert lab[2] > 0.8  # a finish on a well-exposed face barely moves its exposure
     assert clean_looks >= 3
     look = lambda a: degrade.local_contrast(a, 4.0)
+    on = degrade.face_mask(256) > 0.5  # and it lifts a dark face: its lighting is measured after it
+    dark = degrade.exposure(crop, -2.0)
+    assert degrade.exposure_error(crop, look(dark), on) < degrade.exposure_error(crop, dark, on) - 0.3
     seed = next(i for i in range(20) if np.random.default_rng(i).random() < 0.8)  # a grain is drawn
     _, plain = synth.noise(crop, np.random.default_rng(seed))
     _, finished = synth.noise(crop, np.random.default_rng(seed), look)  # the same grain, then the look

@@ -296,7 +296,8 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
     option: the ladder has none). ``p_look`` is the share of samples (not from a low-resolution
     source) given an editor's local-contrast finish (``degrade.local_contrast``) after the camera's
     grain and sharpening, before JPEG: it raises the grain, and the noise label counts what it does
-    to the grain alone, not the face's own texture (training's option: the ladder has none)."""
+    to the grain alone, not the face's own texture; the lighting label is measured after it, as it
+    lifts shadows (training's option: the ladder has none)."""
     done = steps if steps is not None else []
     img = augment(crop, rng, cast_sd, background_share, person)
     native = min(int(native), 256)
@@ -316,6 +317,7 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
             img = bokeh(img, rng)
             done.append("bokeh")
     lighting_ev = 0.0
+    unlit = img
     if rng.random() > P_CLEAN:
         before = img
         done.append("light")
@@ -328,7 +330,11 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
     # the camera's sharpening, after its grain (a soft source was sharpened in soft_source)
     camera_sharpen = sharpen if sharpen is not None and not from_soft_source else _same
     if p_look and not from_soft_source and rng.random() < p_look:  # else no draw: the ladder stays as it was
-        camera_sharpen = _then(camera_sharpen, lambda a, clip=rng.uniform(1.5, 4.5): degrade.local_contrast(a, clip))
+        clip = rng.uniform(1.5, 4.5)
+        look = lambda a: degrade.local_contrast(a, clip)
+        camera_sharpen = _then(camera_sharpen, look)
+        # local contrast lifts a dark face's shadows and tames a bright one's: its exposure is measured after it
+        lighting_ev = degrade.exposure_error(unlit, look(img), degrade.face_mask(256) > 0.5)
         done.append("local_contrast")
     if rng.random() > P_CLEAN:
         if small_side and rng.random() < 0.5:  # the small face's own grain and JPEG, upscaled with it
