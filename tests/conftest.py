@@ -36,6 +36,16 @@ def astronaut() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def dark_astronaut(astronaut) -> np.ndarray:
+    """The astronaut 3 stops under, with the grain of its capture (2 levels, seeded): it fails
+    lighting only, and brightening it raises that grain until it fails noise too."""
+    from clairvoyance import degrade
+
+    dark = degrade.exposure(astronaut, -3.0)
+    return degrade.sensor_noise(dark, 2.0, np.random.default_rng(0), chroma=0.3, signal_dependence=0.5)
+
+
+@pytest.fixture(scope="session")
 def hopper() -> np.ndarray:
     """Grace Hopper, 512 wide x 600 high RGB (not square: EXIF rotation shows in the box)."""
     from matplotlib import cbook

@@ -82,10 +82,10 @@ def test_the_vectorised_verdict_agrees_with_the_failing_axes_and_the_reason_name
                                            "focus 0.30 < 0.50 on face 2")
 
 
-def test_a_second_round_corrects_what_the_first_pushed_over(tmp_path, astronaut):
-    """A face 3 stops under fails lighting only; brightening it raises its noise, which under the
-    budget rule keeps it failing, so the run corrects noise too (default model, real pixels)."""
-    write_jpeg(tmp_path / "in" / "dark.jpg", degrade.exposure(astronaut, -3.0))
+def test_a_second_round_corrects_what_the_first_pushed_over(tmp_path, dark_astronaut):
+    """A face 3 stops under fails lighting only; brightening it raises its capture's grain, which
+    under the budget rule keeps it failing, so the run corrects noise too (default model, real pixels)."""
+    write_jpeg(tmp_path / "in" / "dark.jpg", dark_astronaut)
     [dark] = Clairvoyance(input_dir=tmp_path / "in", output_dir=tmp_path / "out", dry_run=True).run(
         log=lambda m: None).images
     assert dark.faces[0].failed == ("lighting",)

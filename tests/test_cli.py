@@ -345,10 +345,10 @@ def test_correct_lighting_improves_the_lighting_score(cli, tmp_path, astronaut):
     assert before.lighting < 0.5 < after.lighting
 
 
-def test_correct_auto_gives_a_second_round_to_an_axis_the_first_pushed_over(cli, tmp_path, astronaut):
+def test_correct_auto_gives_a_second_round_to_an_axis_the_first_pushed_over(cli, tmp_path, dark_astronaut):
     from clairvoyance import Clairvoyance, Tolerances
 
-    src = write_jpeg(tmp_path / "dark.jpg", degrade.exposure(astronaut, -3.0))  # fails lighting only
+    src = write_jpeg(tmp_path / "dark.jpg", dark_astronaut)  # fails lighting only
     cv = Clairvoyance()  # the default model, as `correct` uses it
     for metric in ("auto", "lighting"):
         r = cli("correct", "--metric", metric, "-o", tmp_path / metric, src)
