@@ -21,8 +21,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from clairvoyance import degrade, scale
-from clairvoyance.training.probe import pass_rates, probe_setup
+from clairvoyance import degrade
+from clairvoyance.training.probe import lighting_label, pass_rates, probe_setup
 
 
 def matte(img: np.ndarray, black: float) -> np.ndarray:
@@ -82,8 +82,7 @@ def main() -> None:
     }
     for name, look in looks.items():
         x = np.stack([look(c) for c in crops.images])
-        label = np.median([scale.score_from_strength("lighting", degrade.exposure_error(c, s, mask))
-                           for c, s in zip(crops.images, x)])
+        label = lighting_label(crops.images, x, mask)
         texture = np.median([fine_texture(s, mask) / max(fine_texture(c, mask), 1e-3)
                              for c, s in zip(crops.images, x)])
         line = f"{name:26s} lighting label {label:.2f}, fine texture x{texture:.2f}"

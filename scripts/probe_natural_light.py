@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from clairvoyance import degrade, scale
+from clairvoyance import degrade
 from clairvoyance.training import synth
-from clairvoyance.training.probe import pass_rates, probe_setup
+from clairvoyance.training.probe import lighting_label, pass_rates, probe_setup
 
 #: Side-to-side gains tried, in stops from the face's middle to each side.
 STOPS = (0.5, 1.0, 1.5)
@@ -69,8 +69,7 @@ def main() -> None:
               for ev in (BACKGROUNDS[0], BACKGROUNDS[-1])}
     for name, relight in trips.items():
         x = np.stack([relight(img, person) for img, person in zip(crops.images, persons)])
-        label = np.median([scale.score_from_strength("lighting", degrade.exposure_error(c, s, mask))
-                           for c, s in zip(crops.images, x)])
+        label = lighting_label(crops.images, x, mask)
         line = f"{name:28s} lighting label {label:.2f}"
         for m in models:
             p = m.predict_array(x, batch=32, native_sizes=crops.natives)

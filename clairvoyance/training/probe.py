@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import degrade, verdict
+from .. import degrade, scale, verdict
 from ..scoring import default_model_name, get_model
 from .dataset import Crops
 
@@ -32,3 +32,10 @@ def pass_rates(scores: np.ndarray, tolerance: float = 0.5) -> str:
     tol = (tolerance,) * 3
     return (f"{verdict.passes(scores, tol, 'budget').mean():.0%} "
             f"({verdict.passes(scores, tol, 'per-axis').mean():.0%})")
+
+
+def lighting_label(clean: np.ndarray, changed: np.ndarray, mask: np.ndarray) -> float:
+    """The median lighting label the ladder would give faces ``clean`` once ``changed``: their
+    measured exposure error (``degrade.exposure_error`` on ``mask``) on the scale."""
+    return float(np.median([scale.score_from_strength("lighting", degrade.exposure_error(c, s, mask))
+                            for c, s in zip(clean, changed)]))

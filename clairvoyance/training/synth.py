@@ -319,10 +319,9 @@ def sample(crop: np.ndarray, rng: np.random.Generator, native: int = 256,
     lighting_ev = 0.0
     unlit = img
     if rng.random() > P_CLEAN:
-        before = img
         done.append("light")
         img = light(img, rng, done)
-        lighting_ev = degrade.exposure_error(before, img, degrade.face_mask(256) > 0.5)
+        lighting_ev = degrade.exposure_error(unlit, img, degrade.face_mask(256) > 0.5)
     if from_soft_source:  # after exposure: the source was exposed, then copied at low resolution
         after_upscale = sharpen is not None and rng.random() < 0.5
         img, sigma, noise_sd = soft_source(img, rng, sharpen or _same, after_upscale)
