@@ -14,6 +14,7 @@ import click
 
 from . import detection
 from .errors import ClairvoyanceError, ModelFileError, UnknownModelError
+from .training.synth import STEPS
 from .types import AXES, Tolerances
 
 
@@ -248,9 +249,15 @@ def dataset_build(sources, out, min_native) -> None:
 @click.option("--local-contrast-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of training samples given an editor's local-contrast (HDR, clarity) finish after "
                    "their grain; the noise label counts what it does to the grain (the ladder has none).")
+@click.option("--aux-step", "aux_steps", multiple=True, type=click.Choice(STEPS),
+              help="A degradation step (repeatable) that an auxiliary head must tell from the features during "
+                   "training, so the backbone carries it (e.g. sharpen); the model file keeps no trace of it.")
+@click.option("--aux-weight", type=click.FloatRange(0), default=0.1, show_default=True,
+              help="Weight of the auxiliary head's loss (with --aux-step).")
 def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, workers, out, init, resume,
               max_minutes, model_version, edge_weight, width, stem, soft_source_share, cast_sd, background_share,
-              textures, texture_share, tiny_face_share, raw_grain_share, local_contrast_share) -> None:
+              textures, texture_share, tiny_face_share, raw_grain_share, local_contrast_share, aux_steps,
+              aux_weight) -> None:
     """Train the quality model on synthetic degradations of DATA's crops (and human labels)."""
     from tqdm import tqdm
 
@@ -274,7 +281,8 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
                        stem=stem, soft_source_share=soft_source_share, cast_sd=cast_sd, background_share=background_share,
                        textures=[str(t) for t in textures], texture_share=texture_share,
                        tiny_face_share=tiny_face_share, raw_grain_share=raw_grain_share,
-                       local_contrast_share=local_contrast_share,
+                       local_contrast_share=local_contrast_share, aux_steps=list(aux_steps),
+                       aux_weight=aux_weight if aux_steps else 0.0,
                        **({"workers": workers} if workers is not None else {}))
     try:
         best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)

@@ -414,7 +414,7 @@ def test_training_can_show_more_low_resolution_sources_than_the_ladder_has():
 
     assert soft_share(1.0) == 1.0 and soft_share(0.0) == 0.0
     assert SynthSet(crop[None], 4, 3).p_soft_source == synth.P_SOFT_SOURCE  # by default the ladder's
-    img, lab, _, _ = SynthSet(crop[None], 4, 3, soft_source_share=1.0, cast_sd=0.3)[1]  # drawn with its settings
+    img, lab, *_ = SynthSet(crop[None], 4, 3, soft_source_share=1.0, cast_sd=0.3)[1]  # drawn with its settings
     ref, ref_lab, _ = synth.sample(crop, np.random.default_rng([3, 0, 1]), 256, p_soft_source=1.0, cast_sd=0.3)
     assert np.array_equal(img.permute(1, 2, 0).numpy(), ref) and np.allclose(lab.numpy(), ref_lab)
 
@@ -936,7 +936,7 @@ def test_training_can_relight_backgrounds_without_changing_the_ladder():
         assert np.array_equal(plain[0], synth.sample(crop, rng(i), background_share=1.0)[0])
     relit = [synth.augment(crop, rng(i), background_share=1.0, person=person) for i in range(6)]
     assert all(not np.array_equal(a, synth.augment(crop, rng(i))) for i, a in enumerate(relit))
-    img, _, _, _ = SynthSet(crop[None], 2, 9, background_share=1.0, persons=[person])[1]
+    img, *_ = SynthSet(crop[None], 2, 9, background_share=1.0, persons=[person])[1]
     ref, _, _ = synth.sample(crop, np.random.default_rng([9, 0, 1]), 256, background_share=1.0, person=person)
     assert np.array_equal(img.permute(1, 2, 0).numpy(), ref)
 
@@ -1051,3 +1051,86 @@ def test_training_can_show_tiny_faces_whose_blur_counts_in_their_own_pixels_with
     # the same blurs of the upscaled crop are a smaller part of a tiny face's own pixels: higher labels
     assert np.median(tiny[1]) > np.median(ladder[1]) + 0.1
     assert SynthSet(crop[None], 4, 5, tiny_face_share=0.5).tiny_face_share == 0.5
+
+
+def test_samples_record_only_the_step_names_synth_lists_and_training_flags_the_asked_ones():
+    from clairvoyance.training.train_iqa import SynthSet
+
+    crop = _face()
+    seen: set[str] = set()
+    for i in range(60):
+        steps: list[str] = []
+        synth.sample(crop, np.random.default_rng([3, i]), 200, steps, p_look=0.2)
+        seen.update(steps)
+    assert seen <= set(synth.STEPS) and {"sharpen", "soft_source", "blur", "noise"} <= seen
+    plain, flagged = SynthSet(crop[None], 16, 2), SynthSet(crop[None], 16, 2, aux_steps=["sharpen", "soft_source"])
+    for i in range(16):  # the same samples, draw for draw, with what they went through
+        a, b = plain[i], flagged[i]
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[4].numel() == 0
+        steps: list[str] = []
+        synth.sample(crop, np.random.default_rng([2, 0, i]), 256, steps)
+        assert b[4].tolist() == [float("sharpen" in steps), float("soft_source" in steps)]
+    human = SynthSet(crop[None], 1, 2, human=[(crop, np.ones(3, np.float32))], aux_steps=["sharpen"])[1]
+    assert torch.isnan(human[4]).all()  # a human-labelled crop's history is unknown
+
+
+def test_the_auxiliary_head_counts_known_steps_only():
+    torch.manual_seed(0)
+    aux = train_iqa.AuxHead(5, ["sharpen", "soft_source"])
+    z = torch.randn(4, 5)
+    flags = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [math.nan, math.nan]])
+    loss, right = aux.loss(z, flags)
+    assert loss > 0 and right[1].tolist() == [3, 3]  # the unknown row counts nowhere
+    unknown_only, right = aux.loss(z[3:], flags[3:])
+    assert unknown_only == 0 and right.sum() == 0
+
+
+def test_training_with_an_auxiliary_head_keeps_it_out_of_the_model_file(tiny_data, tmp_path):
+    from click.testing import CliRunner
+    from clairvoyance.cli import main
+
+    torch.manual_seed(0)
+    init = tmp_path / "init.pt"
+    save_model(archs.build("hfs", width=8), "hfs", {"width": 8}, init, "iqa-fast", "1")
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["train-iqa", "--data", str(tiny_data), "--init", str(init), "--epochs", "1",
+                                  "--samples-per-crop", "4", "--batch", "2", "--workers", "0",
+                                  "--aux-step", "sharpen", "--aux-step", "noise", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    history = __import__("json").loads((out / "history.json").read_text())
+    assert set(history[0]["aux_accuracy"]) == {"sharpen", "noise"}
+    assert all(0 <= v <= 1 for v in history[0]["aux_accuracy"].values())
+    model = CNNModel.from_file(out / "best.pt")  # a plain hfs file: the head's read-out is not in it
+    assert set(model.net.state_dict()) == set(archs.build("hfs", width=8).state_dict())
+    assert torch.load(out / "last.pt", weights_only=False)["aux"]["read.weight"].shape == (2, 8 * 8 + 16 + 6 + 1)
+    resume = ["train-iqa", "--data", str(tiny_data), "--epochs", "2", "--samples-per-crop", "4", "--batch", "2",
+              "--workers", "0", "--aux-step", "sharpen", "--out", str(out), "--init", str(init), "--resume"]
+    r = CliRunner().invoke(main, resume)
+    assert r.exit_code == 2 and "resume with the same" in r.output  # not with other steps
+    r = CliRunner().invoke(main, [*resume, "--aux-step", "noise"])
+    assert r.exit_code == 0, r.output  # resumes with its read-out
+    assert len(__import__("json").loads((out / "history.json").read_text())) == 2
+    r = CliRunner().invoke(main, ["train-iqa", "--data", str(tiny_data), "--arch", "seed", "--epochs", "1",
+                                  "--workers", "0", "--aux-step", "sharpen", "--out", str(tmp_path / "seed")])
+    assert r.exit_code == 2 and "hf, hfs" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, ["train-iqa", "--data", str(tiny_data), "--aux-step", "focus", "--out",
+                                  str(tmp_path / "bad")])
+    assert r.exit_code == 2 and "sharpen" in r.output  # the step names synth records are listed
+
+
+def test_probe_head_refits_the_head_with_and_without_a_sample_history(tiny_data, tmp_path):
+    rows = dataset.read_manifest(tiny_data)
+    dataset.write_manifest(tiny_data, [*rows, {**rows[1], "split": "test"}])
+    init = tmp_path / "m.pt"
+    torch.manual_seed(0)
+    save_model(archs.build("hfs", width=8), "hfs", {"width": 8}, init, "iqa-fast", "3")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "probe_head.py"
+    done = subprocess.run([sys.executable, str(script), str(tiny_data), "--model", str(init), "--train-variants", "3",
+                           "--variants", "2", "--give", "sharpen", "--give", "source", "--give", "labels",
+                           "--epochs", "2"], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout.splitlines()
+    assert out[0] == "iqa-fast@3: 6 training samples, 2 test samples"
+    assert [line.split()[0] for line in out[2:]] == ["model", "refit", "+", "+", "+"]
+    assert [line.split()[1] for line in out[4:]] == ["sharpen", "source", "labels"]
+    assert all(re.fullmatch(r"[01]\.\d{3}", v) for line in out[2:] for v in line.split()[-3:])

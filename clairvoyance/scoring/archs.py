@@ -107,8 +107,12 @@ class HighFreqIQA(nn.Module):
         g = self.glob(torch.cat([thumb, self.radius.expand(x.shape[0], -1, -1, -1)], 1))
         return [_attention_pool(h, self.attn), g, _luminance_stats(x)]
 
+    def head_input(self, x: torch.Tensor, native: torch.Tensor | None = None) -> torch.Tensor:
+        """The vector the head reads (what an auxiliary training head may read too)."""
+        return torch.cat(self.features(x), 1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.head(torch.cat(self.features(x), 1)))
+        return torch.sigmoid(self.head(self.head_input(x)))
 
 
 class SpaceToDepthIQA(HighFreqIQA):
@@ -143,11 +147,14 @@ class SpaceToDepthIQA(HighFreqIQA):
         base = super().hf_input(x)
         return torch.cat([base, self.stem(base)], 1) if self.stem is not None else base
 
-    def forward(self, x: torch.Tensor, native: torch.Tensor | None = None) -> torch.Tensor:
+    def head_input(self, x: torch.Tensor, native: torch.Tensor | None = None) -> torch.Tensor:
         if native is None:
             native = torch.full((x.shape[0],), 256.0, device=x.device)
         size = torch.log2(native.float().clamp(32, 256) / 256.0)[:, None]
-        return torch.sigmoid(self.head(torch.cat([*self.features(x), size], 1)))
+        return torch.cat([*self.features(x), size], 1)
+
+    def forward(self, x: torch.Tensor, native: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.sigmoid(self.head(self.head_input(x, native)))
 
 
 def run(net: nn.Module, x: torch.Tensor, native: torch.Tensor | None = None) -> torch.Tensor:

@@ -51,6 +51,11 @@ TEXTURE_MIN_ENERGY = 2000.0
 #: noise and lighting references unknown; its blur, like a face's, is exactly what was applied.
 TEXTURE_AXES = np.array([1.0, 0.0, 0.0], np.float32)
 
+#: The names ``sample`` records of the steps a sample went through (its ``steps``).
+STEPS = ("small_face", "blur", "blur_gaussian", "blur_defocus", "blur_motion", "bokeh", "light", "light_under",
+         "light_over", "light_plain", "light_gamma", "light_contrast", "soft_source", "local_contrast", "noise",
+         "noise_at_native", "sharpen")
+
 Filter = Callable[[np.ndarray], np.ndarray]
 
 

@@ -1,0 +1,144 @@
+"""Is a quality model short of features, or of information the pixels do not carry?
+
+Draws ladder samples of the training split (``--train-variants`` per crop, seed 7) and eval-iqa's
+samples of the test split (``--variants`` per crop, seed 1: the same samples as ``eval-iqa``), and
+keeps what the model's head reads for each (``head_input``). Then, per axis, it refits a fresh head
+(two layers, the training loss) on the training samples' features and reports test accuracy:
+
+* ``model``: the model's own head, as shipped;
+* ``refit``: a head refitted on the features alone, the baseline for what follows;
+* ``+ STEP`` for each ``--give STEP``: the same with one more input, whether the sample went
+  through that step of ``synth.sample`` (``sharpen``, ``soft_source``, ...): information about its
+  history that a perfect detector would read from the pixels;
+* ``+ source`` (``--give source``): the clean source face's mean linear luminance, model-free
+  sharpness (``degrade.reblur_ratio``) and native size, which the labels are relative to but the
+  degraded pixels hide;
+* ``+ labels`` (``--give labels``): the sample's two other labels (the axis's own is hidden).
+
+A gain from ``+ STEP`` says the features miss something the backbone could learn to see (train it
+to: ``train-iqa --aux-step STEP``); a gain from ``+ source`` is information no model can have. The
+refit heads use a fixed set of training samples, so compare them with ``refit``, not with ``model``.
+
+Usage: python scripts/probe_head.py DATA_DIR [--model NAME|PATH] [--train-variants 100] [--variants 100]
+       [--give STEP|source|labels ...] [--epochs 30]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from clairvoyance import degrade
+from clairvoyance.scoring import default_model_name, get_model
+from clairvoyance.scoring.cnn import to_tensor
+from clairvoyance.training import synth
+from clairvoyance.training.dataset import Crops
+from clairvoyance.training.train_iqa import edge_weighted_loss
+from clairvoyance.types import AXES
+
+
+def cache(net: torch.nn.Module, crops: Crops, variants: int, seed: int, batch: int = 64) -> dict[str, np.ndarray]:
+    """Head inputs, labels, steps and source statistics of ``variants`` ladder samples per crop."""
+    mask = degrade.face_mask(256) > 0.5
+    source = []
+    for img, native in zip(crops.images, crops.natives):
+        lum = degrade.srgb_to_linear(img) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+        source.append([np.log(lum[mask].mean() + 1e-6), degrade.reblur_ratio(img), np.log2(min(int(native), 256) / 256)])
+    feats, labs, steps = [], [], []
+    per = max(1, batch // max(len(crops.images), 1))  # whole variants of every crop at a time
+    for v in range(0, variants, per):
+        st: list[list[str]] = []
+        n = min(per, variants - v)
+        # fixed_set's sample i is crop i % len with rng [seed, 10_000, i]: draw variants v..v+n-1 alone
+        x, y, natives = _variants(crops, v, n, seed, st)
+        with torch.no_grad():
+            feats.append(net.head_input(to_tensor(x), torch.as_tensor(natives, dtype=torch.float32)).numpy())
+        labs.append(y)
+        steps += st
+    k = np.arange(len(steps)) % len(crops.images)
+    return {"feats": np.concatenate(feats), "labs": np.concatenate(labs), "steps": steps,
+            "source": np.array(source, np.float32)[k]}
+
+
+def _variants(crops: Crops, start: int, n: int, seed: int, steps: list[list[str]]):
+    """Samples ``start * len .. (start + n) * len - 1`` of ``fixed_set`` (the same draws)."""
+    imgs, labs, natives = [], [], []
+    m = len(crops.images)
+    for i in range(start * m, (start + n) * m):
+        done: list[str] = []
+        img, lab, native = synth.sample(crops.images[i % m], np.random.default_rng([seed, 10_000, i]),
+                                        int(crops.natives[i % m]), done)
+        imgs.append(img), labs.append(lab), natives.append(native), steps.append(done)
+    return np.stack(imgs), np.stack(labs), np.array(natives)
+
+
+def inputs(d: dict, give: str | None, axis: int) -> np.ndarray:
+    if give is None:
+        return d["feats"]
+    if give == "source":
+        extra = d["source"]
+    elif give == "labels":
+        extra = np.delete(d["labs"], axis, 1)
+    else:
+        extra = np.array([[give in s] for s in d["steps"]], np.float32)
+    return np.concatenate([d["feats"], extra], 1)
+
+
+def refit(train: dict, test: dict, give: str | None, epochs: int) -> list[float]:
+    """Test accuracy per axis of a fresh head fitted on ``train``'s features (plus ``give``)."""
+    out = []
+    for axis in range(3):
+        torch.manual_seed(0)
+        xt, xe = inputs(train, give, axis), inputs(test, give, axis)
+        mu, sd = xt.mean(0), xt.std(0) + 1e-6
+        xt, xe = (torch.from_numpy(((x - mu) / sd).astype(np.float32)) for x in (xt, xe))
+        yt = torch.from_numpy(train["labs"][:, axis:axis + 1])
+        head = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(xt.shape[1], 128), torch.nn.LeakyReLU(0.01),
+                                   torch.nn.Linear(128, 1))
+        opt = torch.optim.Adam(head.parameters(), 1e-3, weight_decay=1e-5)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+        for _ in range(epochs):
+            head.train()
+            for b in torch.randperm(len(xt)).split(256):
+                loss = edge_weighted_loss(torch.sigmoid(head(xt[b])), yt[b], 2.0)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            sched.step()
+        head.eval()
+        with torch.no_grad():
+            p = torch.sigmoid(head(xe)).numpy()[:, 0]
+        out.append(float(((p >= 0.5) == (test["labs"][:, axis] >= 0.5)).mean()))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data_dir", type=Path)
+    ap.add_argument("--model", default=None, help="model name or file (default: the default)")
+    ap.add_argument("--train-variants", type=int, default=100)
+    ap.add_argument("--variants", type=int, default=100)
+    ap.add_argument("--give", action="append", default=[], choices=[*synth.STEPS, "source", "labels"])
+    ap.add_argument("--epochs", type=int, default=30)
+    a = ap.parse_args()
+    model = get_model(a.model or default_model_name())
+    net = model.net.eval()
+    if not hasattr(net, "head_input"):
+        raise SystemExit(f"{a.model}: its architecture has no feature head to refit")
+    train = cache(net, Crops.load(a.data_dir, "train"), a.train_variants, 7)
+    test = cache(net, Crops.load(a.data_dir, "test"), a.variants, 1)
+    with torch.no_grad():
+        own = torch.sigmoid(net.head(torch.from_numpy(test["feats"]))).numpy()
+    rows = [("model", [float(((own[:, i] >= 0.5) == (test["labs"][:, i] >= 0.5)).mean()) for i in range(3)])]
+    rows.append(("refit", refit(train, test, None, a.epochs)))
+    rows += [(f"+ {g}", refit(train, test, g, a.epochs)) for g in a.give]
+    print(f"{model.name}@{model.version}: {len(train['labs'])} training samples, {len(test['labs'])} test samples")
+    print(f"{'head':16s}" + "".join(f"{ax:>10s}" for ax in AXES))
+    for name, acc in rows:
+        print(f"{name:16s}" + "".join(f"{v:10.3f}" for v in acc))
+
+
+if __name__ == "__main__":
+    main()
