@@ -150,8 +150,8 @@ class AuxHead(torch.nn.Module):
     """A linear read-out, trained beside the network and never saved into a model file, that must
     tell which ``steps`` a sample went through from the features the quality head reads. Its loss
     makes the backbone carry what a label depends on but the pixels show faintly: a head refitted
-    on version 24's features reached 0.945 focus accuracy on the test ladder when told which steps
-    each sample went through, against 0.933 without (``scripts/probe_head.py``)."""
+    on version 24's features reached 0.943 focus accuracy on the test ladder when told whether each
+    sample was sharpened, against 0.933 without (``scripts/probe_head.py --give sharpen``)."""
 
     def __init__(self, features: int, steps: list[str]):
         super().__init__()
