@@ -18,6 +18,9 @@ keeps what the model's head reads for each (``head_input``). Then, per axis, it 
 A gain from ``+ STEP`` says the features miss something the backbone could learn to see (train it
 to: ``train-iqa --aux-step STEP``); a gain from ``+ source`` is information no model can have. The
 refit heads use a fixed set of training samples, so compare them with ``refit``, not with ``model``.
+Last, for each STEP given, how often a linear read-out of the features (logistic regression fitted
+on the training samples) tells the test samples that went through it, beside always guessing the
+commoner answer: what the features already carry of that step.
 
 Usage: python scripts/probe_head.py DATA_DIR [--model NAME|PATH] [--train-variants 100] [--variants 100]
        [--give STEP|source|labels ...] [--epochs 30]
@@ -114,6 +117,28 @@ def refit(train: dict, test: dict, give: str | None, epochs: int) -> list[float]
     return out
 
 
+def read_out(train: dict, test: dict, step: str) -> tuple[float, float]:
+    """Test accuracy of a linear read-out of ``step`` from the features, and of the commoner answer."""
+    yt, ye = (np.array([step in s for s in d["steps"]], np.float32) for d in (train, test))
+    mu, sd = train["feats"].mean(0), train["feats"].std(0) + 1e-6
+    xt, xe = (torch.from_numpy(((d["feats"] - mu) / sd).astype(np.float32)) for d in (train, test))
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(xt.shape[1], 1)
+    opt = torch.optim.LBFGS(lin.parameters(), max_iter=300)
+    target = torch.from_numpy(yt)
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(lin(xt)[:, 0], target) + 1e-4 * (lin.weight**2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        said = (lin(xe)[:, 0] > 0).numpy()
+    return float((said == (ye > 0.5)).mean()), float(max(ye.mean(), 1 - ye.mean()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data_dir", type=Path)
@@ -138,6 +163,9 @@ def main() -> None:
     print(f"{'head':16s}" + "".join(f"{ax:>10s}" for ax in AXES))
     for name, acc in rows:
         print(f"{name:16s}" + "".join(f"{v:10.3f}" for v in acc))
+    for step in (g for g in a.give if g in synth.STEPS):
+        told, guess = read_out(train, test, step)
+        print(f"a linear read-out of the features tells {step} {told:.3f} of the time (the commoner answer: {guess:.3f})")
 
 
 if __name__ == "__main__":

@@ -1131,6 +1131,8 @@ def test_probe_head_refits_the_head_with_and_without_a_sample_history(tiny_data,
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout.splitlines()
     assert out[0] == "iqa-fast@3: 6 training samples, 2 test samples"
-    assert [line.split()[0] for line in out[2:]] == ["model", "refit", "+", "+", "+"]
-    assert [line.split()[1] for line in out[4:]] == ["sharpen", "source", "labels"]
-    assert all(re.fullmatch(r"[01]\.\d{3}", v) for line in out[2:] for v in line.split()[-3:])
+    assert [line.split()[0] for line in out[2:7]] == ["model", "refit", "+", "+", "+"]
+    assert [line.split()[1] for line in out[4:7]] == ["sharpen", "source", "labels"]
+    assert all(re.fullmatch(r"[01]\.\d{3}", v) for line in out[2:7] for v in line.split()[-3:])
+    assert re.fullmatch(r"a linear read-out of the features tells sharpen [01]\.\d{3} of the time "
+                        r"\(the commoner answer: [01]\.\d{3}\)", out[7]) and len(out) == 8
