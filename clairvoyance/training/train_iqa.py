@@ -77,9 +77,9 @@ class TrainOptions:
     #: (``synth.sample``'s ``p_look``; the ladder: 0).
     local_contrast_share: float = 0.0
     #: Degradation steps (``synth.sample``'s names, e.g. ``sharpen``, ``soft_source``) that an auxiliary
-    #: head must tell from the head's input features during training, weighted ``aux_weight``: it makes
-    #: the backbone see what the focus label depends on but the pixels show faintly. The shipped model
-    #: keeps no trace of it (``AuxHead``).
+    #: head must tell from the head's input features during training, weighted ``aux_weight``, so that
+    #: the backbone learns to carry what a label depends on but the pixels show faintly. The model file
+    #: keeps no trace of it (``AuxHead``). Version 25 tried ``sharpen``: a tie (README, versions tried).
     aux_steps: list[str] = field(default_factory=list)
     aux_weight: float = 0.0
 
