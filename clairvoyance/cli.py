@@ -281,8 +281,7 @@ def train_iqa(data, labels, arch, epochs, samples_per_crop, batch, lr, seed, wor
                        stem=stem, soft_source_share=soft_source_share, cast_sd=cast_sd, background_share=background_share,
                        textures=[str(t) for t in textures], texture_share=texture_share,
                        tiny_face_share=tiny_face_share, raw_grain_share=raw_grain_share,
-                       local_contrast_share=local_contrast_share, aux_steps=list(aux_steps),
-                       aux_weight=aux_weight if aux_steps else 0.0,
+                       local_contrast_share=local_contrast_share, aux_steps=list(aux_steps), aux_weight=aux_weight,
                        **({"workers": workers} if workers is not None else {}))
     try:
         best = train(opt, progress=lambda it, desc: tqdm(it, desc=desc, leave=False, file=sys.stderr), log=_err)

@@ -36,9 +36,9 @@ import torch
 from clairvoyance import degrade
 from clairvoyance.scoring import default_model_name, get_model
 from clairvoyance.scoring.cnn import to_tensor
-from clairvoyance.training import synth
+from clairvoyance.training import metrics, synth
 from clairvoyance.training.dataset import Crops
-from clairvoyance.training.train_iqa import edge_weighted_loss
+from clairvoyance.training.train_iqa import edge_weighted_loss, fixed_set
 from clairvoyance.types import AXES
 
 
@@ -47,34 +47,18 @@ def cache(net: torch.nn.Module, crops: Crops, variants: int, seed: int, batch: i
     mask = degrade.face_mask(256) > 0.5
     source = []
     for img, native in zip(crops.images, crops.natives):
-        lum = degrade.srgb_to_linear(img) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+        lum = degrade.srgb_to_linear(img) @ degrade.LUMA
         source.append([np.log(lum[mask].mean() + 1e-6), degrade.reblur_ratio(img), np.log2(min(int(native), 256) / 256)])
     feats, labs, steps = [], [], []
     per = max(1, batch // max(len(crops.images), 1))  # whole variants of every crop at a time
-    for v in range(0, variants, per):
-        st: list[list[str]] = []
-        n = min(per, variants - v)
-        # fixed_set's sample i is crop i % len with rng [seed, 10_000, i]: draw variants v..v+n-1 alone
-        x, y, natives = _variants(crops, v, n, seed, st)
+    for v in range(0, variants, per):  # eval-iqa's set, a slice at a time: the whole would not fit in memory
+        x, y, natives = fixed_set(crops.images, min(per, variants - v), seed, crops.natives, steps, first=v)
         with torch.no_grad():
             feats.append(net.head_input(to_tensor(x), torch.as_tensor(natives, dtype=torch.float32)).numpy())
         labs.append(y)
-        steps += st
     k = np.arange(len(steps)) % len(crops.images)
     return {"feats": np.concatenate(feats), "labs": np.concatenate(labs), "steps": steps,
             "source": np.array(source, np.float32)[k]}
-
-
-def _variants(crops: Crops, start: int, n: int, seed: int, steps: list[list[str]]):
-    """Samples ``start * len .. (start + n) * len - 1`` of ``fixed_set`` (the same draws)."""
-    imgs, labs, natives = [], [], []
-    m = len(crops.images)
-    for i in range(start * m, (start + n) * m):
-        done: list[str] = []
-        img, lab, native = synth.sample(crops.images[i % m], np.random.default_rng([seed, 10_000, i]),
-                                        int(crops.natives[i % m]), done)
-        imgs.append(img), labs.append(lab), natives.append(native), steps.append(done)
-    return np.stack(imgs), np.stack(labs), np.array(natives)
 
 
 def inputs(d: dict, give: str | None, axis: int) -> np.ndarray:
@@ -89,8 +73,9 @@ def inputs(d: dict, give: str | None, axis: int) -> np.ndarray:
     return np.concatenate([d["feats"], extra], 1)
 
 
-def refit(train: dict, test: dict, give: str | None, epochs: int) -> list[float]:
-    """Test accuracy per axis of a fresh head fitted on ``train``'s features (plus ``give``)."""
+def refit(train: dict, test: dict, give: str | None, epochs: int) -> np.ndarray:
+    """Test predictions (focus, noise, lighting) of a fresh head per axis, fitted on ``train``'s
+    features (plus ``give``)."""
     out = []
     for axis in range(3):
         torch.manual_seed(0)
@@ -112,9 +97,8 @@ def refit(train: dict, test: dict, give: str | None, epochs: int) -> list[float]
             sched.step()
         head.eval()
         with torch.no_grad():
-            p = torch.sigmoid(head(xe)).numpy()[:, 0]
-        out.append(float(((p >= 0.5) == (test["labs"][:, axis] >= 0.5)).mean()))
-    return out
+            out.append(torch.sigmoid(head(xe)).numpy()[:, 0])
+    return np.stack(out, 1)
 
 
 def read_out(train: dict, test: dict, step: str) -> tuple[float, float]:
@@ -156,13 +140,13 @@ def main() -> None:
     test = cache(net, Crops.load(a.data_dir, "test"), a.variants, 1)
     with torch.no_grad():
         own = torch.sigmoid(net.head(torch.from_numpy(test["feats"]))).numpy()
-    rows = [("model", [float(((own[:, i] >= 0.5) == (test["labs"][:, i] >= 0.5)).mean()) for i in range(3)])]
-    rows.append(("refit", refit(train, test, None, a.epochs)))
+    rows = [("model", own), ("refit", refit(train, test, None, a.epochs))]
     rows += [(f"+ {g}", refit(train, test, g, a.epochs)) for g in a.give]
     print(f"{model.name}@{model.version}: {len(train['labs'])} training samples, {len(test['labs'])} test samples")
     print(f"{'head':16s}" + "".join(f"{ax:>10s}" for ax in AXES))
-    for name, acc in rows:
-        print(f"{name:16s}" + "".join(f"{v:10.3f}" for v in acc))
+    for name, pred in rows:
+        m = metrics.iqa_metrics(pred, test["labs"])
+        print(f"{name:16s}" + "".join(f"{m[ax]['accuracy']:10.3f}" for ax in AXES))
     for step in (g for g in a.give if g in synth.STEPS):
         told, guess = read_out(train, test, step)
         print(f"a linear read-out of the features tells {step} {told:.3f} of the time (the commoner answer: {guess:.3f})")

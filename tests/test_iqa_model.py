@@ -1136,3 +1136,14 @@ def test_probe_head_refits_the_head_with_and_without_a_sample_history(tiny_data,
     assert all(re.fullmatch(r"[01]\.\d{3}", v) for line in out[2:7] for v in line.split()[-3:])
     assert re.fullmatch(r"a linear read-out of the features tells sharpen [01]\.\d{3} of the time "
                         r"\(the commoner answer: [01]\.\d{3}\)", out[7]) and len(out) == 8
+
+
+def test_a_fixed_set_drawn_a_slice_at_a_time_is_the_same_set():
+    crops = np.stack([_face(), _face()[:, ::-1].copy()])
+    whole_steps: list[list[str]] = []
+    x, y, n = train_iqa.fixed_set(crops, 3, 4, np.array([256, 180]), whole_steps)
+    sliced_steps: list[list[str]] = []
+    parts = [train_iqa.fixed_set(crops, k, 4, np.array([256, 180]), sliced_steps, first=v) for v, k in ((0, 1), (1, 2))]
+    assert np.array_equal(x, np.concatenate([p[0] for p in parts]))
+    assert np.array_equal(y, np.concatenate([p[1] for p in parts])) and np.array_equal(n, np.concatenate([p[2] for p in parts]))
+    assert sliced_steps == whole_steps

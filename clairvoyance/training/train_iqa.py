@@ -81,7 +81,7 @@ class TrainOptions:
     #: the backbone learns to carry what a label depends on but the pixels show faintly. The model file
     #: keeps no trace of it (``AuxHead``). Version 25 tried ``sharpen``: a tie (README, versions tried).
     aux_steps: list[str] = field(default_factory=list)
-    aux_weight: float = 0.0
+    aux_weight: float = 0.1
 
 
 class SynthSet(Dataset):
@@ -170,11 +170,13 @@ class AuxHead(torch.nn.Module):
 
 
 def fixed_set(crops: np.ndarray, variants: int, seed: int, natives: np.ndarray | None = None,
-              steps: list[list[str]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              steps: list[list[str]] | None = None, first: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A deterministic synthetic evaluation set: ``variants`` degradations of every crop, with
-    their labels and native sizes (and, into ``steps`` when given, each sample's degradations)."""
+    their labels and native sizes (and, into ``steps`` when given, each sample's degradations).
+    ``first`` skips that many variants of every crop: a large set drawn a slice at a time is the
+    same set."""
     imgs, labs, sizes = [], [], []
-    for i in range(len(crops) * variants):
+    for i in range(len(crops) * first, len(crops) * (first + variants)):
         k = i % len(crops)
         done: list[str] = []
         img, lab, native = synth.sample(crops[k], np.random.default_rng([seed, 10_000, i]),
