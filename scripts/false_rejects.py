@@ -8,13 +8,21 @@ synthetic steps, then counts them by axis and by step.
 With ``--by-step``, also each axis's good/bad accuracy on the samples that went through each step,
 and the median ratio of predicted to labelled strength there (``scale.strength_from_score``, on
 samples labelled 0.5-3x the edge): a step whose ratio sits far from 1 is one whose label and model
-disagree systematically (how motion blur's overstated label was found: 0.65).
+disagree systematically (how motion blur's overstated label was found: 0.65); and the spread of that
+log ratio (as ``--precision`` measures it): a step whose spread is wide is one the model measures
+coarsely.
 
 With ``--near-edge``, also how many of each axis's errors are on samples labelled near the edge.
 
 With ``--without STEP`` (repeatable), also each axis's accuracy on the samples that went through
 none of those steps (``--without soft_source --without sharpen``: the degradations the issue names,
 without the ones the ladder added for real photos).
+
+With ``--precision``, also how precisely the model measures each axis's strength near the edge (the
+spread of log(predicted / labelled strength) on samples labelled 0.5-3x the edge strength) and what
+accuracy that precision buys on this ladder: each label's strength is scattered by a log-normal error
+of a given spread, the verdicts are counted, and the spread at which accuracy would reach 95% is
+found. It turns "accuracy 0.93 against 0.95" into how much finer the measurement must become.
 
 With ``--by-face``, also each axis's errors per face and the model's median bias (prediction minus
 label) on that face's mid-range labels (0.3-0.8), beside its score on the face undegraded and a
@@ -24,7 +32,7 @@ network judging each face's content, not label noise from a soft source. Last, t
 each face's bias taken away, an oracle that bounds what removing the per-face pattern could gain.
 
 Usage: python scripts/false_rejects.py DATA_DIR [--model NAME|PATH ...] [--split test] [--variants 20] [--by-step]
-       [--near-edge] [--by-face] [--without STEP ...]
+       [--near-edge] [--precision] [--by-face] [--without STEP ...]
 """
 from __future__ import annotations
 
@@ -52,6 +60,8 @@ def main() -> None:
     ap.add_argument("--tolerance", type=float, default=0.5)
     ap.add_argument("--by-step", action="store_true", help="accuracy and strength bias per axis and step")
     ap.add_argument("--near-edge", action="store_true", help="how many of each axis's errors sit near the edge")
+    ap.add_argument("--precision", action="store_true",
+                    help="each axis's strength-measurement spread near the edge, and the spread 95%% needs")
     ap.add_argument("--by-face", action="store_true", help="errors and bias per face, and what the bias follows")
     ap.add_argument("--without", action="append", default=[], metavar="STEP",
                     help="also the accuracy on samples that went through none of these steps (repeatable)")
@@ -78,6 +88,8 @@ def main() -> None:
             by_step_table(p, y, steps, a.tolerance)
         if a.near_edge:
             near_edge_table(p, y, a.tolerance)
+        if a.precision:
+            precision_table(p, y, a.tolerance)
         if a.without:
             keep = np.array([not set(done) & set(a.without) for done in steps])
             right = (p[keep] >= a.tolerance) == (y[keep] >= a.tolerance)
@@ -91,21 +103,21 @@ def main() -> None:
 def by_step_table(p: np.ndarray, y: np.ndarray, steps: list[list[str]], tolerance: float) -> None:
     """Per axis and step: samples, good/bad accuracy, false rejects and false accepts (labelled
     good and predicted bad, and the reverse: which way a step's errors lean), median
-    predicted/labelled strength."""
+    predicted/labelled strength and the spread of its log (``_spread``)."""
     names = sorted({s for done in steps for s in done})
     for j, axis in enumerate(AXES):
-        x50 = scale.CURVES[axis][0]
-        print(f"  {axis}: step, samples, accuracy, false rejects, false accepts, median predicted/labelled strength")
+        print(f"  {axis}: step, samples, accuracy, false rejects, false accepts, median predicted/labelled strength,"
+              " spread of their log ratio")
         for name in names:
             idx = np.array([i for i, done in enumerate(steps) if name in done])
             good_p, good_y = p[idx, j] >= tolerance, y[idx, j] >= tolerance
             right = good_p == good_y
-            lab = np.array([scale.strength_from_score(axis, v) for v in y[idx, j]])
-            pred = np.array([scale.strength_from_score(axis, v) for v in p[idx, j]])
-            near = (lab > 0.5 * x50) & (lab < 3 * x50)
-            ratio = f"{np.median(pred[near] / lab[near]):.2f}" if near.sum() >= 5 else "-"
+            lab, pred = _strengths(axis, y[idx, j]), _strengths(axis, p[idx, j])
+            near = _near_edge(axis, lab)
+            ratio, spread = ((f"{np.median(pred[near] / lab[near]):.2f}", f"{_spread(pred[near], lab[near]):.2f}")
+                             if near.sum() >= 5 else ("-", "-"))
             print(f"    {name:16s} {len(idx):4d}  {right.mean():.3f}  {int((good_y & ~good_p).sum()):3d}"
-                  f"  {int((good_p & ~good_y).sum()):3d}  {ratio}")
+                  f"  {int((good_p & ~good_y).sum()):3d}  {ratio}  {spread}")
 
 
 def by_face_table(p: np.ndarray, y: np.ndarray, clean: np.ndarray, crops: Crops, tolerance: float) -> None:
@@ -141,6 +153,55 @@ def near_edge_table(p: np.ndarray, y: np.ndarray, tolerance: float) -> None:
         d = np.abs(y[:, j] - tolerance)
         print(f"    {axis:9s} {int(wrong.sum()):4d}  {int((wrong & (d < 0.05)).sum())} ({int((d < 0.05).sum())})"
               f" / {int((wrong & (d < 0.1)).sum())} ({int((d < 0.1).sum())})  {wrong[d >= 0.1].mean():.3f}")
+
+
+def _strengths(axis: str, scores: np.ndarray) -> np.ndarray:
+    return np.array([scale.strength_from_score(axis, v) for v in scores])
+
+
+def _near_edge(axis: str, labelled: np.ndarray) -> np.ndarray:
+    """Samples labelled 0.5-3x the edge strength: where a model's measurement, not the label's
+    distance from the edge, decides the verdict."""
+    x50 = scale.CURVES[axis][0]
+    return (labelled > 0.5 * x50) & (labelled < 3 * x50)
+
+
+def _spread(predicted: np.ndarray, labelled: np.ndarray) -> float:
+    """Spread of log(predicted / labelled strength), as a normal's standard deviation (median
+    absolute value / 0.674, so a few wild misses do not dominate it)."""
+    return float(np.median(np.abs(np.log(np.maximum(predicted, 1e-6) / labelled)))) / 0.674
+
+
+def simulated_accuracy(axis: str, labels: np.ndarray, spread: float, tolerance: float, draws: int = 20) -> float:
+    """Good/bad accuracy on ``labels`` of a model whose strength estimate is each label's strength
+    times exp(N(0, ``spread``)): a model as precise everywhere as ``spread`` says, with no bias."""
+    rng = np.random.default_rng(0)
+    lab = _strengths(axis, labels)
+    edge = scale.strength_from_score(axis, tolerance)
+    good = labels >= tolerance
+    return float(np.mean([((lab * np.exp(rng.normal(0.0, spread, len(lab))) <= edge) == good).mean()
+                          for _ in range(draws)]))
+
+
+def precision_table(p: np.ndarray, y: np.ndarray, tolerance: float, target: float = 0.95) -> None:
+    """Per axis: the model's spread of log(predicted / labelled strength) near the edge
+    (``_spread``), the accuracy a model with that
+    spread and no bias would have on these labels, and the spread at which it would reach ``target``."""
+    print(f"  axis: accuracy; strength spread near the edge (x factor); accuracy at that spread; spread for {target:.0%}")
+    for j, axis in enumerate(AXES):
+        lab, pred = _strengths(axis, y[:, j]), _strengths(axis, p[:, j])
+        near = _near_edge(axis, lab)
+        right = ((p[:, j] >= tolerance) == (y[:, j] >= tolerance)).mean()
+        if not near.any():
+            print(f"    {axis:9s} {right:.3f}; no samples labelled near the edge")
+            continue
+        spread = _spread(pred[near], lab[near])
+        lo, hi = 0.0, 1.0  # bisection: accuracy falls as the spread grows
+        for _ in range(12):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if simulated_accuracy(axis, y[:, j], mid, tolerance) >= target else (lo, mid)
+        print(f"    {axis:9s} {right:.3f}; {spread:.3f} (x{np.exp(spread):.2f}); "
+              f"{simulated_accuracy(axis, y[:, j], spread, tolerance):.3f}; {lo:.3f} (x{np.exp(lo):.2f})")
 
 
 if __name__ == "__main__":

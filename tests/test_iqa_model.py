@@ -875,7 +875,8 @@ def test_check_scale_blurs_at_the_anchor_sigmas_and_reports_every_anchor(tiny_da
 def test_false_rejects_breaks_errors_down_by_step_edge_and_face(tiny_data):
     script = Path(__file__).resolve().parents[1] / "scripts" / "false_rejects.py"
     done = subprocess.run([sys.executable, str(script), str(tiny_data), "--model", "classical", "--split", "train",
-                           "--variants", "4", "--by-step", "--near-edge", "--by-face", "--without", "soft_source"],
+                           "--variants", "4", "--by-step", "--near-edge", "--by-face", "--without", "soft_source",
+                           "--precision"],
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
@@ -886,8 +887,26 @@ def test_false_rejects_breaks_errors_down_by_step_edge_and_face(tiny_data):
     assert out.count("with each face's bias taken away") == 3
     assert sum("crops/" in line for line in out.splitlines()) == 3 * 2  # both faces, on every axis
     assert re.search(r"without soft_source: \d samples, accuracy focus [01]\.\d{3} / noise", out)
+    assert "strength spread near the edge" in out
+    assert sum(bool(re.match(rf"    {axis} +[01]\.\d{{3}}; ", line)) for axis in ("focus", "noise", "lighting")
+               for line in out.splitlines()) == 3
     face = _face()  # a blur leaves less of a soft face's gradient energy to lose
     assert degrade.reblur_ratio(degrade.gaussian_blur(face, 1.5)) > degrade.reblur_ratio(face)
+
+
+def test_simulated_accuracy_falls_as_the_strength_spread_grows():
+    """``false_rejects.py --precision``: an exact measurement gets every verdict right, a coarser
+    one fewer, and labels far from the edge survive a spread that near-edge labels do not."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    try:
+        import false_rejects
+    finally:
+        sys.path.pop(0)
+    near = np.array([scale.score_from_strength("focus", s) for s in np.linspace(0.8, 1.25, 40)])
+    far = np.array([scale.score_from_strength("focus", s) for s in (0.3, 0.35, 3.0, 4.0)])
+    acc = [false_rejects.simulated_accuracy("focus", near, s, 0.5) for s in (0.0, 0.1, 0.3)]
+    assert acc[0] == 1.0 and acc[0] > acc[1] > acc[2] > 0.4
+    assert false_rejects.simulated_accuracy("focus", far, 0.2, 0.5) == 1.0
 
 
 def test_lighting_records_its_direction_and_kind_without_drawing_anything_more():
