@@ -185,8 +185,8 @@ def simulated_accuracy(axis: str, labels: np.ndarray, spread: float, tolerance: 
 
 def precision_table(p: np.ndarray, y: np.ndarray, tolerance: float, target: float = 0.95) -> None:
     """Per axis: the model's spread of log(predicted / labelled strength) near the edge
-    (``_spread``), the accuracy a model with that
-    spread and no bias would have on these labels, and the spread at which it would reach ``target``."""
+    (``_spread``), the accuracy a model with that spread and no bias would have on these labels,
+    and the spread at which it would reach ``target``."""
     print(f"  axis: accuracy; strength spread near the edge (x factor); accuracy at that spread; spread for {target:.0%}")
     for j, axis in enumerate(AXES):
         lab, pred = _strengths(axis, y[:, j]), _strengths(axis, p[:, j])
