@@ -23,6 +23,9 @@ spread of log(predicted / labelled strength) on samples labelled 0.5-3x the edge
 accuracy that precision buys on this ladder: each label's strength is scattered by a log-normal error
 of a given spread, the verdicts are counted, and the spread at which accuracy would reach 95% is
 found. It turns "accuracy 0.93 against 0.95" into how much finer the measurement must become.
+Last, the same bias-free models judged as photos (all three axes, the default verdict rule): the
+share of good faces they would reject, and the precision a false-reject rate of 3% of the good
+faces would need (``simulated_false_rejects``).
 
 With ``--by-face``, also each axis's errors per face and the model's median bias (prediction minus
 label) on that face's mid-range labels (0.3-0.8), beside its score on the face undegraded and a
@@ -39,11 +42,12 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy.stats import spearmanr
 
-from clairvoyance import degrade, scale
+from clairvoyance import degrade, scale, verdict
 from clairvoyance.scoring import default_model_name, get_model
 from clairvoyance.training.dataset import Crops
 from clairvoyance.training.train_iqa import fixed_set
@@ -172,22 +176,47 @@ def _spread(predicted: np.ndarray, labelled: np.ndarray) -> float:
     return float(np.median(np.abs(np.log(np.maximum(predicted, 1e-6) / labelled)))) / 0.674
 
 
+def _scattered(axis: str, labels: np.ndarray, spread: float, rng: np.random.Generator) -> np.ndarray:
+    """Strengths of ``labels`` as a model would read them whose estimate is each label's strength
+    times exp(N(0, ``spread``)): as precise everywhere as ``spread`` says, with no bias."""
+    return _strengths(axis, labels) * np.exp(rng.normal(0.0, spread, len(labels)))
+
+
 def simulated_accuracy(axis: str, labels: np.ndarray, spread: float, tolerance: float, draws: int = 20) -> float:
-    """Good/bad accuracy on ``labels`` of a model whose strength estimate is each label's strength
-    times exp(N(0, ``spread``)): a model as precise everywhere as ``spread`` says, with no bias."""
+    """Good/bad accuracy on ``labels`` of a model that reads strengths as ``_scattered`` does."""
     rng = np.random.default_rng(0)
-    lab = _strengths(axis, labels)
     edge = scale.strength_from_score(axis, tolerance)
     good = labels >= tolerance
-    return float(np.mean([((lab * np.exp(rng.normal(0.0, spread, len(lab))) <= edge) == good).mean()
-                          for _ in range(draws)]))
+    return float(np.mean([((_scattered(axis, labels, spread, rng) <= edge) == good).mean() for _ in range(draws)]))
 
 
-def precision_table(p: np.ndarray, y: np.ndarray, tolerance: float, target: float = 0.95) -> None:
+def simulated_false_rejects(labels: np.ndarray, spreads: Sequence[float], tolerance: float,
+                            rule: str = verdict.DEFAULT_RULE, draws: int = 10) -> tuple[float, float]:
+    """Under ``rule``, the share of faces labelled good that a model reading every axis as
+    ``_scattered`` does (each axis at its own spread) rejects, and those rejects as a share of all
+    faces: what a measurement that precise costs good faces on these labels."""
+    rng = np.random.default_rng(0)
+    good = verdict.passes(labels, (tolerance,) * 3, rule)
+    out = []
+    for _ in range(draws):
+        read = np.stack([[scale.score_from_strength(axis, v) for v in _scattered(axis, labels[:, j], spreads[j], rng)]
+                         for j, axis in enumerate(AXES)], 1)
+        out.append((good & ~verdict.passes(read, (tolerance,) * 3, rule)).sum())
+    rejected = float(np.mean(out))
+    return rejected / max(int(good.sum()), 1), rejected / max(len(labels), 1)
+
+
+def precision_table(p: np.ndarray, y: np.ndarray, tolerance: float, target: float = 0.95,
+                    rejects: float = 0.03) -> None:
     """Per axis: the model's spread of log(predicted / labelled strength) near the edge
     (``_spread``), the accuracy a model with that spread and no bias would have on these labels,
-    and the spread at which it would reach ``target``."""
+    and the spread at which it would reach ``target``. Then, under the default verdict rule, the
+    good faces such bias-free models would reject (at the model's spreads, and at the spreads that
+    just reach ``target``), and the one spread, on every axis, at which they reject only
+    ``rejects`` of the good faces: whether the accuracy and false-reject targets ask for the same
+    precision."""
     print(f"  axis: accuracy; strength spread near the edge (x factor); accuracy at that spread; spread for {target:.0%}")
+    own, needed = [], []
     for j, axis in enumerate(AXES):
         lab, pred = _strengths(axis, y[:, j]), _strengths(axis, p[:, j])
         near = _near_edge(axis, lab)
@@ -196,12 +225,32 @@ def precision_table(p: np.ndarray, y: np.ndarray, tolerance: float, target: floa
             print(f"    {axis:9s} {right:.3f}; no samples labelled near the edge")
             continue
         spread = _spread(pred[near], lab[near])
-        lo, hi = 0.0, 1.0  # bisection: accuracy falls as the spread grows
-        for _ in range(12):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if simulated_accuracy(axis, y[:, j], mid, tolerance) >= target else (lo, mid)
+        lo = _bisect(lambda s: simulated_accuracy(axis, y[:, j], s, tolerance) >= target)
+        own.append(spread)
+        needed.append(lo)
         print(f"    {axis:9s} {right:.3f}; {spread:.3f} (x{np.exp(spread):.2f}); "
               f"{simulated_accuracy(axis, y[:, j], spread, tolerance):.3f}; {lo:.3f} (x{np.exp(lo):.2f})")
+    if len(own) < len(AXES):
+        return
+    rule = verdict.DEFAULT_RULE
+    good = int(verdict.passes(y, (tolerance,) * 3, rule).sum())
+    print(f"  bias-free models under `{rule}`: good faces rejected (share of the {good} good; of all {len(y)})")
+    for name, spreads in (("at the model's spreads", own), (f"at the spreads for {target:.0%}", needed)):
+        frr, share = simulated_false_rejects(y, spreads, tolerance, rule)
+        print(f"    {name:24s} {frr:.3f}; {share:.3f}")
+    same = _bisect(lambda s: simulated_false_rejects(y, (s,) * 3, tolerance, rule)[0] <= rejects)
+    accs = " / ".join(f"{simulated_accuracy(axis, y[:, j], same, tolerance):.3f}" for j, axis in enumerate(AXES))
+    print(f"    one spread on every axis that rejects {rejects:.0%} of the good: {same:.3f} (x{np.exp(same):.2f}),"
+          f" where accuracy would be {accs}")
+
+
+def _bisect(ok: Callable[[float], bool], steps: int = 12) -> float:
+    """The largest spread in [0, 1] for which ``ok`` holds, when it holds below some spread and not above."""
+    lo, hi = 0.0, 1.0
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
 
 
 if __name__ == "__main__":

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from clairvoyance import degrade, scale
+from clairvoyance import degrade, scale, verdict
 from clairvoyance.errors import ModelFileError, UnknownModelError
 from clairvoyance.scoring import archs, available_models, default_model_name, get_model
 from clairvoyance.scoring.cnn import CNNModel, save_model
 from clairvoyance.training import dataset, metrics, synth
 from clairvoyance.training import train_iqa
 from clairvoyance.training.train_iqa import TrainOptions, train
+from clairvoyance.types import AXES
 
 
 def _face() -> np.ndarray:
@@ -623,6 +624,7 @@ def test_training_with_loader_workers_after_opencv_started_its_threads(tiny_data
 import cv2, numpy as np
 from clairvoyance.training import train_iqa
 from clairvoyance.training.train_iqa import TrainOptions, train
+from clairvoyance.types import AXES
 cv2.GaussianBlur(np.random.rand(2048, 2048).astype(np.float32), (0, 0), 3)  # starts the pool
 threads = cv2.getNumThreads()
 train(TrainOptions(data={str(tiny_data)!r}, out={str(tmp_path / "run")!r}, arch="hfs", epochs=1,
@@ -888,6 +890,7 @@ def test_false_rejects_breaks_errors_down_by_step_edge_and_face(tiny_data):
     assert sum("crops/" in line for line in out.splitlines()) == 3 * 2  # both faces, on every axis
     assert re.search(r"without soft_source: \d samples, accuracy focus [01]\.\d{3} / noise", out)
     assert "strength spread near the edge" in out
+    assert "bias-free models under `budget`" in out or "no samples labelled near the edge" in out
     assert sum(bool(re.match(rf"    {axis} +[01]\.\d{{3}}; ", line)) for axis in ("focus", "noise", "lighting")
                for line in out.splitlines()) == 3
     face = _face()  # a blur leaves less of a soft face's gradient energy to lose
@@ -907,6 +910,27 @@ def test_simulated_accuracy_falls_as_the_strength_spread_grows():
     acc = [false_rejects.simulated_accuracy("focus", near, s, 0.5) for s in (0.0, 0.1, 0.3)]
     assert acc[0] == 1.0 and acc[0] > acc[1] > acc[2] > 0.4
     assert false_rejects.simulated_accuracy("focus", far, 0.2, 0.5) == 1.0
+
+
+def test_simulated_false_rejects_grow_with_the_spread_and_count_good_faces_only():
+    """``false_rejects.py --precision``: bias-free models judged as photos under the default rule.
+    An exact one rejects no good face; a coarser one rejects more, reported both as a share of the
+    good faces and of all faces; a face bad on an axis is never counted as a false reject."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    try:
+        import false_rejects
+    finally:
+        sys.path.pop(0)
+    near = [scale.score_from_strength(a, 0.85 * scale.CURVES[a][0]) for a in AXES]  # just good
+    good = np.array([[near[j] if j == k else 0.97 for j in range(3)] for k in range(3)] * 10)
+    assert verdict.passes(good, (0.5, 0.5, 0.5)).all()
+    bad = np.array([[0.2, 0.95, 0.95]] * 30)
+    labels = np.concatenate([good, bad])
+    assert false_rejects.simulated_false_rejects(labels, (0.0, 0.0, 0.0), 0.5) == (0.0, 0.0)
+    fine, coarse = (false_rejects.simulated_false_rejects(labels, (s, s, s), 0.5) for s in (0.1, 0.4))
+    assert 0.0 < fine[0] < coarse[0] < 1.0
+    assert coarse[1] == pytest.approx(coarse[0] * len(good) / len(labels))
+    assert false_rejects.simulated_false_rejects(bad, (0.4, 0.4, 0.4), 0.5) == (0.0, 0.0)
 
 
 def test_lighting_records_its_direction_and_kind_without_drawing_anything_more():
