@@ -13,7 +13,10 @@ keeps what the model's head reads for each (``head_input``). Then, per axis, it 
 * ``+ source`` (``--give source``): the clean source face's mean linear luminance, model-free
   sharpness (``degrade.reblur_ratio``) and native size, which the labels are relative to but the
   degraded pixels hide;
-* ``+ labels`` (``--give labels``): the sample's two other labels (the axis's own is hidden).
+* ``+ labels`` (``--give labels``): the sample's two other labels (the axis's own is hidden);
+* ``+ sharpness`` (``--give sharpness``): hand-made multi-scale sharpness statistics of the degraded
+  face (``sharpness_statistics``), the classic measures of blur: whether the network's features
+  already carry what they say.
 
 A gain from ``+ STEP`` says the features miss something the backbone could learn to see (train it
 to: ``train-iqa --aux-step STEP``); a gain from ``+ source`` is information no model can have. The
@@ -23,13 +26,14 @@ on the training samples) tells the test samples that went through it, beside alw
 commoner answer: what the features already carry of that step.
 
 Usage: python scripts/probe_head.py DATA_DIR [--model NAME|PATH] [--train-variants 100] [--variants 100]
-       [--give STEP|source|labels ...] [--epochs 30]
+       [--give STEP|source|labels|sharpness ...] [--epochs 30]
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -42,6 +46,30 @@ from clairvoyance.training.train_iqa import edge_weighted_loss, fixed_set
 from clairvoyance.types import AXES
 
 
+#: Blur sigmas (px) at which ``sharpness_statistics`` measures how much gradient energy a blur leaves.
+REBLUR_SIGMAS = (0.6, 0.85, 1.2, 1.7, 2.4, 3.4)
+
+
+def sharpness_statistics(img: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Classic blur measures of a face: the log gradient energy, and for each of ``REBLUR_SIGMAS``
+    the log share of it that a Gaussian blur of that sigma leaves (re-blur ratios: near 1 for a
+    soft face), averaged over the face (``weight``), over its edges (weighted by the gradient energy
+    left at 1.7 px, so grain counts less) and over its strongest edges (that energy squared)."""
+    lum = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+    def energy(a: np.ndarray) -> np.ndarray:
+        return cv2.Sobel(a, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(a, cv2.CV_32F, 0, 1) ** 2
+
+    e0 = energy(lum)
+    left = {s: energy(cv2.GaussianBlur(lum, (0, 0), s)) for s in REBLUR_SIGMAS}
+    edges = weight * left[1.7]
+    out = [np.log((weight * e0).sum() / weight.sum() + 1e-6)]
+    for s in REBLUR_SIGMAS:
+        out += [np.log(((w * left[s]).sum() + 1e-6) / ((w * e0).sum() + 1e-6))
+                for w in (weight, edges, edges * left[1.7])]
+    return np.array(out, np.float32)
+
+
 def cache(net: torch.nn.Module, crops: Crops, variants: int, seed: int, batch: int = 64) -> dict[str, np.ndarray]:
     """Head inputs, labels, steps and source statistics of ``variants`` ladder samples per crop."""
     mask = degrade.face_mask(256) > 0.5
@@ -49,23 +77,24 @@ def cache(net: torch.nn.Module, crops: Crops, variants: int, seed: int, batch: i
     for img, native in zip(crops.images, crops.natives):
         lum = degrade.srgb_to_linear(img) @ degrade.LUMA
         source.append([np.log(lum[mask].mean() + 1e-6), degrade.reblur_ratio(img), np.log2(min(int(native), 256) / 256)])
-    feats, labs, steps = [], [], []
+    feats, labs, steps, sharpness = [], [], [], []
     per = max(1, batch // max(len(crops.images), 1))  # whole variants of every crop at a time
     for v in range(0, variants, per):  # eval-iqa's set, a slice at a time: the whole would not fit in memory
         x, y, natives = fixed_set(crops.images, min(per, variants - v), seed, crops.natives, steps, first=v)
         with torch.no_grad():
             feats.append(net.head_input(to_tensor(x), torch.as_tensor(natives, dtype=torch.float32)).numpy())
         labs.append(y)
+        sharpness += [sharpness_statistics(img, mask.astype(np.float32)) for img in x]
     k = np.arange(len(steps)) % len(crops.images)
     return {"feats": np.concatenate(feats), "labs": np.concatenate(labs), "steps": steps,
-            "source": np.array(source, np.float32)[k]}
+            "source": np.array(source, np.float32)[k], "sharpness": np.array(sharpness)}
 
 
 def inputs(d: dict, give: str | None, axis: int) -> np.ndarray:
     if give is None:
         return d["feats"]
-    if give == "source":
-        extra = d["source"]
+    if give in ("source", "sharpness"):
+        extra = d[give]
     elif give == "labels":
         extra = np.delete(d["labs"], axis, 1)
     else:
@@ -129,7 +158,7 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="model name or file (default: the default)")
     ap.add_argument("--train-variants", type=int, default=100)
     ap.add_argument("--variants", type=int, default=100)
-    ap.add_argument("--give", action="append", default=[], choices=[*synth.STEPS, "source", "labels"])
+    ap.add_argument("--give", action="append", default=[], choices=[*synth.STEPS, "source", "labels", "sharpness"])
     ap.add_argument("--epochs", type=int, default=30)
     a = ap.parse_args()
     model = get_model(a.model or default_model_name())

@@ -1170,15 +1170,30 @@ def test_probe_head_refits_the_head_with_and_without_a_sample_history(tiny_data,
     script = Path(__file__).resolve().parents[1] / "scripts" / "probe_head.py"
     done = subprocess.run([sys.executable, str(script), str(tiny_data), "--model", str(init), "--train-variants", "3",
                            "--variants", "2", "--give", "sharpen", "--give", "source", "--give", "labels",
-                           "--epochs", "2"], capture_output=True, text=True, timeout=240)
+                           "--give", "sharpness", "--epochs", "2"], capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout.splitlines()
     assert out[0] == "iqa-fast@3: 6 training samples, 2 test samples"
-    assert [line.split()[0] for line in out[2:7]] == ["model", "refit", "+", "+", "+"]
-    assert [line.split()[1] for line in out[4:7]] == ["sharpen", "source", "labels"]
-    assert all(re.fullmatch(r"[01]\.\d{3}", v) for line in out[2:7] for v in line.split()[-3:])
+    assert [line.split()[0] for line in out[2:8]] == ["model", "refit", "+", "+", "+", "+"]
+    assert [line.split()[1] for line in out[4:8]] == ["sharpen", "source", "labels", "sharpness"]
+    assert all(re.fullmatch(r"[01]\.\d{3}", v) for line in out[2:8] for v in line.split()[-3:])
     assert re.fullmatch(r"a linear read-out of the features tells sharpen [01]\.\d{3} of the time "
-                        r"\(the commoner answer: [01]\.\d{3}\)", out[7]) and len(out) == 8
+                        r"\(the commoner answer: [01]\.\d{3}\)", out[8]) and len(out) == 9
+
+
+def test_sharpness_statistics_say_a_blurred_face_keeps_more_of_its_gradient_energy_under_a_blur():
+    """``probe_head.py --give sharpness``: the classic re-blur ratios rise (towards 1) as the face
+    is blurred, on the whole face and on its edges alike."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    try:
+        import probe_head
+    finally:
+        sys.path.pop(0)
+    face, weight = _face(), degrade.face_mask(256)
+    stats = [probe_head.sharpness_statistics(degrade.gaussian_blur(face, s) if s else face, weight) for s in (0, 1, 2)]
+    assert all(len(v) == 1 + 3 * len(probe_head.REBLUR_SIGMAS) and np.isfinite(v).all() for v in stats)
+    assert stats[0][0] > stats[1][0] > stats[2][0]  # less gradient energy
+    assert (stats[0][1:] < stats[1][1:]).all() and (stats[1][1:] < stats[2][1:]).all()  # ratios nearer 1 (log 0)
 
 
 def test_a_fixed_set_drawn_a_slice_at_a_time_is_the_same_set():
