@@ -208,10 +208,15 @@ def raw_noise(img: np.ndarray, gain: float, rng: np.random.Generator, read: floa
     return linear_to_srgb(lin + full)
 
 
-def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+def jpeg(img: np.ndarray, quality: int, phase: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """``img`` saved as a JPEG of ``quality`` and read back. ``phase`` (rows, columns, 0-7) puts the
+    codec's 8x8 block grid that many pixels before the image's corner: a face cropped from a photo
+    lands anywhere on its photo's grid, not on a block boundary."""
+    dy, dx = (int(v) % 8 for v in phase)
+    padded = np.pad(img, ((dy, 0), (dx, 0), (0, 0)), mode="reflect") if dy or dx else img
     buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="JPEG", quality=int(quality))
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    Image.fromarray(np.ascontiguousarray(padded)).save(buf, format="JPEG", quality=int(quality))
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))[dy:, dx:]
 
 
 def smooth_texture(img: np.ndarray, diameter: int, sigma_color: float) -> np.ndarray:

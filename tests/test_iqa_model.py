@@ -367,6 +367,36 @@ def test_a_small_face_degraded_at_its_native_size_has_stretched_jpeg_blocks():
     assert jump[7::16].mean() < seams  # not at the 8 px spacing JPEG on the crop itself would give
 
 
+def _seams(img: np.ndarray) -> np.ndarray:
+    """Mean jump across each column boundary, folded onto the 8 px JPEG period."""
+    jump = np.abs(np.diff(img.astype(float).mean(2), axis=1)).mean(0)
+    return np.array([jump[k::8].mean() for k in range(8)])
+
+
+@pytest.mark.parametrize("dx", [0, 3, 5])
+def test_jpeg_puts_its_block_grid_where_the_phase_says(dx):
+    """A face cropped from a photo lands anywhere on its photo's 8x8 grid: ``phase`` moves the seams."""
+    crop = _face()
+    out = degrade.jpeg(crop, 10, (2, dx))
+    assert out.shape == crop.shape
+    seams = _seams(out)
+    assert int(np.argmax(seams)) == (7 - dx) % 8 and seams.max() > 1.5 * np.median(seams)
+
+
+def test_the_ladder_draws_jpeg_grids_anywhere_and_leaves_its_other_draws_as_they_were():
+    crop = _face()
+    where = set()
+    for i in range(40):
+        rng = np.random.default_rng([3, i])
+        img, grainy = synth.noise(crop, rng)
+        if img is not grainy:
+            where.add(int(np.argmax(_seams(img))))
+    assert len(where) >= 4  # not always on the crop's own block boundaries
+    a, b = np.random.default_rng([5, 1]), np.random.default_rng([5, 1])
+    synth.grid_phase(a)
+    assert a.random() == b.random()  # the phase comes from a child generator: later draws are unchanged
+
+
 def test_sharpening_adds_edge_contrast_but_not_the_detail_a_blur_took_so_focus_labels_ignore_it():
     """A sharpened soft face (camera JPEG, TV still) has crisp edges and no fine detail. The ladder
     keeps its blur label, so a model cannot learn that crisp edges alone mean focus."""
@@ -855,6 +885,19 @@ def test_probe_scripts_share_their_command_line_and_faces(tiny_data, monkeypatch
 
     two_mild_defects, one_at_the_edge = [0.7, 0.7, 1.0], [0.5, 1.0, 1.0]
     assert pass_rates(np.array([two_mild_defects, one_at_the_edge, [0.4, 1, 1], [1, 1, 1]])) == "50% (75%)"
+
+
+def test_probe_jpeg_grid_prints_each_quality_with_scores_at_every_grid_phase(tiny_data):
+    rows = dataset.read_manifest(tiny_data)
+    dataset.write_manifest(tiny_data, [{**r, "split": "test"} for r in rows])
+    script = Path(__file__).resolve().parents[1] / "scripts" / "probe_jpeg_grid.py"
+    done = subprocess.run([sys.executable, str(script), str(tiny_data), "--model", "classical"],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout.splitlines()
+    assert len(out) == 4 and out[0].startswith(f"{len(rows)} clean test-split faces")
+    for line, q in zip(out[1:], (15, 30, 60)):
+        assert re.fullmatch(rf"JPEG q {q}: label [01]\.\d\d \| classical@1( \d,\d: [01]\.\d\d \d+%){{5}}", line), line
 
 
 def test_check_scale_blurs_at_the_anchor_sigmas_and_reports_every_anchor(tiny_data):

@@ -14,7 +14,7 @@ sensor noise, then JPEG compression. Strengths become labels through ``clairvoya
 * noise: the measured RMS of what grain added (after sharpening, which amplifies it), in 8-bit
   levels, with what JPEG added on top weighted by ``scale.COMPRESSION_WEIGHT``
   (``scale.noise_strength``); on a small face, half the time added at its native size before the
-  upscale, as its camera did;
+  upscale, as its camera did; the JPEG's 8x8 grid falls anywhere on the crop (``grid_phase``);
 * lighting: the measured exposure error of the face in stops (``degrade.exposure_error``).
 """
 from __future__ import annotations
@@ -70,6 +70,13 @@ def _then(first: Filter, second: Filter) -> Filter:
 
 def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+def grid_phase(rng: np.random.Generator) -> tuple[int, int]:
+    """Where a face's crop starts on its photo's 8x8 JPEG grid (rows, columns): anywhere. Drawn from
+    a child of ``rng``, so the sample's other draws (and every sample without JPEG) stay as they were."""
+    dy, dx = rng.spawn(1)[0].integers(0, 8, 2)
+    return int(dy), int(dx)
 
 
 def person_mask(img: np.ndarray) -> np.ndarray:
@@ -222,7 +229,7 @@ def soft_source(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _sa
     reference = at_full(enlarge(at_low(clean)))
     grainy = out = at_full(enlarge(small))
     if rng.random() < 0.7:
-        out = at_full(enlarge(degrade.jpeg(small, int(rng.uniform(30, 92)))))
+        out = at_full(enlarge(degrade.jpeg(small, int(rng.uniform(30, 92)), grid_phase(rng))))
     sigma = degrade.equivalent_blur_sigma(img, soft, degrade.face_mask(256) > 0.5)
     return out, sigma, scale.noise_strength(degrade.noise_level(reference, grainy),
                                             degrade.noise_level(reference, out))
@@ -277,7 +284,7 @@ def noise(img: np.ndarray, rng: np.random.Generator, sharpen: Filter = _same,
             grainy = degrade.sensor_noise(img, _loguniform(rng, 0.8, 45.0), rng, chroma=rng.uniform(0.1, 0.8),
                                           signal_dependence=rng.uniform(0.0, 0.9))
     grainy = sharpen(grainy)
-    out = degrade.jpeg(grainy, int(rng.uniform(8, 70))) if rng.random() < 0.35 else grainy
+    out = degrade.jpeg(grainy, int(rng.uniform(8, 70)), grid_phase(rng)) if rng.random() < 0.35 else grainy
     return out, grainy
 
 
